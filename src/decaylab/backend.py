@@ -1,0 +1,114 @@
+"""The only backend-specific code: gradients, compilation, threads and device placement.
+
+Everything else in decaylab is written with ``keras.ops`` and runs under the backend Keras was
+started with (``KERAS_BACKEND``: ``tensorflow``, the default, or ``jax``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+
+NAME = keras.backend.backend()
+SUPPORTED = ("tensorflow", "jax")
+if NAME not in SUPPORTED:
+    raise ImportError(f"KERAS_BACKEND must be one of {list(SUPPORTED)}, got {NAME!r}")
+
+if NAME == "tensorflow":
+    import tensorflow as tf
+
+    def value_and_grad(fn):
+        """``fn(params, *args) -> (loss, aux)`` ↦ ``(params, *args) -> ((loss, aux), grads)``."""
+
+        def wrapped(params, *args):
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                loss, aux = fn(params, *args)
+            return (loss, aux), tape.gradient(loss, params)
+
+        return wrapped
+
+    def compile(fn):  # noqa: A001 - the backend's compile step
+        """One XLA-compiled graph (``tf.function(jit_compile=True)``)."""
+        return tf.function(fn, jit_compile=True)
+
+    def set_threads(threads: int) -> None:
+        """Use ``threads`` CPU threads for TensorFlow's intra- and inter-op pools."""
+        for getter, setter in (
+            (
+                tf.config.threading.get_intra_op_parallelism_threads,
+                tf.config.threading.set_intra_op_parallelism_threads,
+            ),
+            (
+                tf.config.threading.get_inter_op_parallelism_threads,
+                tf.config.threading.set_inter_op_parallelism_threads,
+            ),
+        ):
+            if getter() == threads:
+                continue
+            try:
+                setter(threads)
+            except RuntimeError as error:
+                raise RuntimeError(
+                    f"cannot set TensorFlow to {threads} threads after it has started: {error}"
+                ) from None
+
+    def gpu_names() -> list[str]:
+        return [d.name for d in tf.config.list_logical_devices("GPU")]
+
+    def device_scope(device: str):
+        """Place the computation on ``/GPU:0`` or ``/CPU:0``."""
+        return tf.device("/GPU:0" if device == "gpu" else "/CPU:0")
+
+else:
+    import jax
+
+    def value_and_grad(fn):
+        """``fn(params, *args) -> (loss, aux)`` ↦ ``(params, *args) -> ((loss, aux), grads)``."""
+        return jax.value_and_grad(fn, has_aux=True)
+
+    def compile(fn):  # noqa: A001 - the backend's compile step
+        """One XLA-compiled computation (``jax.jit``)."""
+        return jax.jit(fn)
+
+    def set_threads(threads: int) -> None:
+        """JAX sizes its CPU pool from ``XLA_FLAGS`` at start; record the wish for children."""
+        os.environ.setdefault(
+            "XLA_FLAGS",
+            f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={threads}",
+        )
+
+    def gpu_names() -> list[str]:
+        try:
+            return [str(d) for d in jax.devices("gpu")]
+        except RuntimeError:
+            return []
+
+    def device_scope(device: str):
+        """Make the GPU (or the CPU) JAX's default device."""
+        if device == "gpu":
+            return jax.default_device(jax.devices("gpu")[0])
+        return jax.default_device(jax.devices("cpu")[0])
+
+
+def resolve_device(device: str) -> str:
+    """``cpu``, ``gpu`` or ``auto`` ↦ the device to use; ``gpu`` without a GPU is an error."""
+    if device not in ("cpu", "gpu", "auto"):
+        raise ValueError(f"device must be one of ['cpu', 'gpu', 'auto'], got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    has_gpu = bool(gpu_names())
+    if device == "gpu" and not has_gpu:
+        raise RuntimeError(
+            f"device: gpu was asked for, but the {NAME} backend sees no GPU "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')})"
+        )
+    return "gpu" if has_gpu else "cpu"
+
+
+def device_description(device: str) -> str:
+    """A readable name of the device a shard ran on."""
+    if device == "gpu":
+        return f"{NAME}:{gpu_names()[0]}"
+    return f"{NAME}:cpu"

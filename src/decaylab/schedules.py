@@ -1,0 +1,144 @@
+"""Learning-rate schedules: pure functions of the optimizer step, one rate per run.
+
+Every schedule has the signature ``schedule(step, steps_per_epoch, hp, options) -> lr`` where
+``step`` counts optimizer updates from 0 (as Keras schedules do), ``hp`` maps hyper-parameter
+names to per-run tensors of shape ``(K,)`` (or scalars), and ``options`` holds the settings that
+are the same for every run of a shard (``staircase``, ``cycle``, ``boundaries``, ``factors``).
+η0 is ``hp["learning_rate"]``. Written with ``keras.ops`` so that they compile on any backend.
+
+The Keras twins (used as oracles in the tests) are named in each docstring.
+"""
+
+from __future__ import annotations
+
+import math
+
+from keras import ops
+
+
+def constant(step, steps_per_epoch, hp, options):
+    """``η_t = η0``."""
+    return hp["learning_rate"] * ops.ones_like(ops.cast(step, hp["learning_rate"].dtype))
+
+
+def inverse_sqrt(step, steps_per_epoch, hp, options):
+    """The article's rate ``η_t = η0 / sqrt(1 + γ²·t)``, γ = ``decay_rate``, t = step.
+
+    The article calls this "exponential decay"; it is an inverse-square-root decay.
+    """
+    t = ops.cast(step, hp["learning_rate"].dtype)
+    return hp["learning_rate"] / ops.sqrt(1.0 + ops.square(hp["decay_rate"]) * t)
+
+
+def exponential_per_epoch(step, steps_per_epoch, hp, options):
+    """The article's code: ``η_t = η0·(1 − d)^epoch``, d = ``decay_rate``, epoch = ⌊t / steps⌋.
+
+    The article meant ``lr *= (1 − decay)`` after every epoch (its code never reached the
+    optimizer). Keras twin: ``ExponentialDecay(η0, steps_per_epoch, 1 − d, staircase=True)``.
+    """
+    epoch = ops.floor(ops.cast(step, hp["learning_rate"].dtype) / steps_per_epoch)
+    return hp["learning_rate"] * ops.power(1.0 - hp["decay_rate"], epoch)
+
+
+def exponential(step, steps_per_epoch, hp, options):
+    """``η_t = η0·r^p``, r = ``decay_rate``, p = t / ``decay_steps`` (⌊p⌋ with ``staircase``).
+
+    Keras twin: ``ExponentialDecay(η0, decay_steps, r, staircase)``.
+    """
+    p = _progress(step, hp, options)
+    return hp["learning_rate"] * ops.power(hp["decay_rate"], p)
+
+
+def inverse_time(step, steps_per_epoch, hp, options):
+    """``η_t = η0 / (1 + r·p)``, r = ``decay_rate``, p = t / ``decay_steps`` (⌊p⌋ with staircase).
+
+    Keras twin: ``InverseTimeDecay(η0, decay_steps, r, staircase)``.
+    """
+    p = _progress(step, hp, options)
+    return hp["learning_rate"] / (1.0 + hp["decay_rate"] * p)
+
+
+def piecewise(step, steps_per_epoch, hp, options):
+    """``η_t = η0·f_i`` with f = ``factors`` and i the number of ``boundaries`` b with t > b.
+
+    Keras twin: ``PiecewiseConstantDecay(boundaries, [η0·f for f in factors])``.
+    """
+    t = ops.cast(step, hp["learning_rate"].dtype)
+    factor = ops.zeros_like(t) + options["factors"][0]
+    for boundary, low, high in zip(
+        options["boundaries"], options["factors"][:-1], options["factors"][1:], strict=True
+    ):
+        factor = factor + ops.cast(t > boundary, t.dtype) * (high - low)
+    return hp["learning_rate"] * factor
+
+
+def polynomial(step, steps_per_epoch, hp, options):
+    """``η_t = (η0 − η_end)·(1 − t/T)^power + η_end``, T = ``decay_steps``, t ≤ T.
+
+    With ``cycle``, T becomes ``decay_steps·⌈t / decay_steps⌉`` (1 at t = 0) instead of
+    clipping t. η_end = ``end_learning_rate``. Keras twin: ``PolynomialDecay``.
+    """
+    t = ops.cast(step, hp["learning_rate"].dtype)
+    horizon = hp["decay_steps"]
+    if options.get("cycle", False):
+        horizon = horizon * ops.maximum(ops.ceil(t / horizon), 1.0)
+    else:
+        t = ops.minimum(t, horizon)
+    end = hp["end_learning_rate"]
+    return (hp["learning_rate"] - end) * ops.power(1.0 - t / horizon, hp["power"]) + end
+
+
+def cosine(step, steps_per_epoch, hp, options):
+    """Linear warm-up from 0 to η0 over W = ``warmup_steps``, then cosine decay over T steps.
+
+    ``η_t = η0·t/W`` for t < W, else ``η0·((1 − α)·½(1 + cos(π·min(t − W, T)/T)) + α)`` with
+    T = ``decay_steps``, α = ``alpha``. Keras twin: ``CosineDecay(η0, T, α)`` without warm-up,
+    ``CosineDecay(0, T, α, warmup_target=η0, warmup_steps=W)`` with it.
+    """
+    t = ops.cast(step, hp["learning_rate"].dtype)
+    warmup = hp["warmup_steps"]
+    in_warmup = t < warmup
+    fraction = ops.minimum(t - warmup, hp["decay_steps"]) / hp["decay_steps"]
+    decayed = (1.0 - hp["alpha"]) * 0.5 * (1.0 + ops.cos(math.pi * fraction)) + hp["alpha"]
+    warmed = t / ops.where(warmup > 0, warmup, 1.0)
+    return hp["learning_rate"] * ops.where(in_warmup, warmed, decayed)
+
+
+def cosine_restarts(step, steps_per_epoch, hp, options):
+    """SGDR (Loshchilov & Hutter 2017): cosine decay restarted with growing periods.
+
+    First period T0 = ``decay_steps``; period i lasts ``T0·t_mul^i``; at fraction c of it,
+    ``η = η0·((1 − α)·m_mul^i·½(1 + cos(πc)) + α)``, exactly as Keras computes it.
+    Keras twin: ``CosineDecayRestarts(η0, T0, t_mul, m_mul, α)``.
+    """
+    t = ops.cast(step, hp["learning_rate"].dtype)
+    t_mul, m_mul = hp["t_mul"], hp["m_mul"]
+    completed = t / hp["decay_steps"]
+    geometric = ops.not_equal(t_mul, 1.0)
+    safe_t_mul = ops.where(geometric, t_mul, 2.0)
+    i_geometric = ops.floor(ops.log(1.0 - completed * (1.0 - safe_t_mul)) / ops.log(safe_t_mul))
+    sum_r = (1.0 - ops.power(safe_t_mul, i_geometric)) / (1.0 - safe_t_mul)
+    fraction_geometric = (completed - sum_r) / ops.power(safe_t_mul, i_geometric)
+    i_linear = ops.floor(completed)
+    i_restart = ops.where(geometric, i_geometric, i_linear)
+    fraction = ops.where(geometric, fraction_geometric, completed - i_linear)
+    cosine_decayed = 0.5 * ops.power(m_mul, i_restart) * (1.0 + ops.cos(math.pi * fraction))
+    return hp["learning_rate"] * ((1.0 - hp["alpha"]) * cosine_decayed + hp["alpha"])
+
+
+def _progress(step, hp, options):
+    p = ops.cast(step, hp["learning_rate"].dtype) / hp["decay_steps"]
+    return ops.floor(p) if options.get("staircase", False) else p
+
+
+SCHEDULES = {
+    "constant": constant,
+    "inverse_sqrt": inverse_sqrt,
+    "exponential_per_epoch": exponential_per_epoch,
+    "exponential": exponential,
+    "inverse_time": inverse_time,
+    "piecewise": piecewise,
+    "polynomial": polynomial,
+    "cosine": cosine,
+    "cosine_restarts": cosine_restarts,
+}

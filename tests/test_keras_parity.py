@@ -1,0 +1,116 @@
+"""With K = 1 the engine follows a Keras model trained by ``keras.optimizers`` step for step."""
+
+import keras
+import numpy as np
+import pytest
+from keras.optimizers import schedules as keras_schedules
+
+from decaylab import models
+from decaylab.engine import ShardConfig, train_shard
+
+ETA0, DECAY_RATE, DECAY_STEPS = 0.02, 0.5, 60
+STRENGTH = 0.05
+EPOCHS, BATCH = 40, 16  # 40 training rows: 3 updates an epoch (16, 16, 8), 120 updates
+SPEC = models.ModelSpec(kind="mlp", hidden=(6,), activation="tanh")
+
+KERAS_OPTIMIZERS = {
+    ("sgd", False): lambda lr, **kw: keras.optimizers.SGD(lr, **kw),
+    ("momentum", False): lambda lr, **kw: keras.optimizers.SGD(lr, momentum=0.9, **kw),
+    ("momentum", True): lambda lr, **kw: keras.optimizers.SGD(
+        lr, momentum=0.9, nesterov=True, **kw
+    ),
+    ("adam", False): lambda lr, **kw: keras.optimizers.Adam(lr, **kw),
+    ("rmsprop", False): lambda lr, **kw: keras.optimizers.RMSprop(lr, **kw),
+    ("adagrad", False): lambda lr, **kw: keras.optimizers.Adagrad(lr, **kw),
+}
+
+
+@pytest.fixture(autouse=True)
+def keras_in_float64():
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(previous)
+
+
+class RecordWeights(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.kernel_norms = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        kernels = self.model.get_weights()[::2]
+        self.kernel_norms.append(np.sqrt(sum(float((k**2).sum()) for k in kernels)))
+
+
+def keras_trajectory(train, optimizer_key, regularization, initial):
+    keras.utils.set_random_seed(0)
+    regularizer = keras.regularizers.L2(STRENGTH / 2) if regularization == "l2" else None
+    model = keras.Sequential(
+        [
+            keras.Input((train.x.shape[1],)),
+            keras.layers.Dense(6, "tanh", kernel_regularizer=regularizer),
+            keras.layers.Dense(1, kernel_regularizer=regularizer),
+        ]
+    )
+    model.set_weights(initial)
+    # a float64 η0 makes Keras compute the schedule in float64 too (else float32)
+    schedule = keras_schedules.ExponentialDecay(np.float64(ETA0), DECAY_STEPS, DECAY_RATE)
+    extra = {"weight_decay": STRENGTH} if regularization == "decoupled_lr" else {}
+    optimizer = KERAS_OPTIMIZERS[optimizer_key](schedule, **extra)
+    if extra:
+        optimizer.exclude_from_weight_decay(var_names=["bias"])
+    model.compile(optimizer, loss=lambda y, f: 0.5 * keras.ops.mean((y - f) ** 2, axis=-1))
+    recorder = RecordWeights()
+    model.fit(
+        train.x,
+        train.y,
+        batch_size=BATCH,
+        epochs=EPOCHS,
+        shuffle=False,
+        verbose=0,
+        callbacks=[recorder],
+    )
+    assert int(optimizer.iterations) == EPOCHS * 3
+    return model.get_weights(), np.array(recorder.kernel_norms)
+
+
+@pytest.mark.parametrize("regularization", ["none", "l2", "decoupled_lr"])
+@pytest.mark.parametrize(
+    "optimizer_key", list(KERAS_OPTIMIZERS), ids=lambda k: k[0] + ("_nesterov" if k[1] else "")
+)
+def test_engine_follows_keras(small_regression, optimizer_key, regularization):
+    train, test = small_regression
+    optimizer, nesterov = optimizer_key
+    config = ShardConfig(
+        model=SPEC,
+        optimizer=optimizer,
+        nesterov=nesterov,
+        schedule="exponential",
+        regularization=regularization,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        dtype="float64",
+    )
+    hp = {
+        "learning_rate": ETA0,
+        "decay_rate": DECAY_RATE,
+        "decay_steps": DECAY_STEPS,
+        "strength": STRENGTH,
+        "seed": 11,
+    }
+    ours = train_shard(train, test, config, [hp])
+    initial = [p[0] for p in models.init_params(SPEC, train.x.shape[1], 1, [11])]
+    expected_weights, expected_norms = keras_trajectory(
+        train, optimizer_key, regularization, initial
+    )
+
+    norms = ours.history["weight_norm"].to_numpy()[1:]
+    assert len(norms) == EPOCHS
+    np.testing.assert_allclose(norms, expected_norms, rtol=1e-5)
+    for got, want in zip(ours.params, expected_weights, strict=True):
+        # relative to each tensor's scale: Adam's normalization amplifies round-off in entries
+        # whose gradients hover near zero
+        np.testing.assert_allclose(got[0], want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    # the weights really moved: the oracle is not vacuous
+    assert not np.allclose(expected_weights[0], initial[0], rtol=1e-2)
