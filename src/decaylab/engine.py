@@ -209,9 +209,9 @@ def train_shard(
         )
         outputs = keras.tree.map_structure(ops.convert_to_numpy, outputs)
     seconds = time.perf_counter() - started
-    params, final, history, diverged_epoch, final_lr = outputs
+    params, history, diverged_epoch = outputs
     return ShardResult(
-        runs=_runs_table(config, train.task, hp_values, params, final, diverged_epoch, final_lr),
+        runs=_runs_table(config, train.task, hp_values, params, history[:, -1], diverged_epoch),
         history=_history_table(history),
         params=params,
         device=backend.device_description(placed_on),
@@ -366,30 +366,28 @@ def _build_loop(config: ShardConfig, task: str, n_train: int, n_in: int, n_out: 
             return params, state, still_active, diverged_epoch
 
         def epoch_body(epoch, carry):
+            """Record the state after ``epoch`` epochs (at the stride), then train one more."""
             params, state, active, diverged_epoch, history = carry
+            lr = schedule(ops.maximum(epoch * steps - 1, 0), steps, hp, options)
+            history = ops.cond(
+                ops.logical_or(epoch % stride == 0, epoch == epochs),
+                lambda: record(history, (epoch + stride - 1) // stride, epoch, params, lr),
+                lambda: history,
+            )
+            steps_this_epoch = steps * ops.cast(epoch < epochs, "int32")
             params, state, active, diverged_epoch = ops.fori_loop(
                 0,
-                steps,
+                steps_this_epoch,
                 lambda s, c: train_step(s, c, epoch),
                 (params, state, active, diverged_epoch),
-            )
-            lr = schedule(epoch * steps + steps - 1, steps, hp, options)
-            done = epoch + 1
-            history = ops.cond(
-                ops.logical_or(done % stride == 0, done == epochs),
-                lambda: record(history, (done + stride - 1) // stride, done, params, lr),
-                lambda: history,
             )
             return params, state, active, diverged_epoch, history
 
         history = ops.full((k, n_records, len(HISTORY_COLUMNS)), float("nan"), dtype=x_train.dtype)
-        history = record(history, 0, 0, params, schedule(0, steps, hp, options))
         params, state, active, diverged_epoch, history = ops.fori_loop(
-            0, epochs, epoch_body, (params, state, active, diverged_epoch, history)
+            0, epochs + 1, epoch_body, (params, state, active, diverged_epoch, history)
         )
-        final = evaluate(params, hp, x_train, y_train, x_test, y_test)
-        final_lr = schedule(epochs * steps - 1, steps, hp, options)
-        return params, final, history, diverged_epoch, final_lr
+        return params, history, diverged_epoch
 
     return loop
 
@@ -404,8 +402,12 @@ def _one_hot(labels, n_classes, dtype):
     return np.eye(n_classes, dtype=dtype)[labels]
 
 
-def _runs_table(config, task, hp_values, params, final, diverged_epoch, final_lr):
-    train_loss, test_loss, test_accuracy, weight_norm = final
+def _runs_table(config, task, hp_values, params, final, diverged_epoch):
+    """One row per run: its hyper-parameters and the metrics of the last history record."""
+    metrics = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
+    train_loss, test_loss = metrics["train_loss"], metrics["test_loss"]
+    test_accuracy, weight_norm = metrics["test_accuracy"], metrics["weight_norm"]
+    final_lr = metrics["learning_rate"]
     table = pd.DataFrame({name: values for name, values in hp_values.items()})
     table["seed"] = table["seed"].astype(int)
     table["train_loss"] = train_loss

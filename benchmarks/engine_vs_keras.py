@@ -1,0 +1,248 @@
+"""Time and peak memory of the engine against Keras, side by side, in one run.
+
+    python benchmarks/engine_vs_keras.py [--threads 2] [--fit-configs 3]
+
+Each measurement runs in its own process (so its peak resident memory is its own) with the same
+number of CPU threads, and prints one JSON line; this script gathers them into a table with the
+speed-up over ``model.fit`` per run. Engine times include tracing and XLA compilation.
+
+1. The article's problem (80 rows, 1000 epochs, batch 32, SGD, η0 = 0.01 decayed by (1 − 0.001)
+   per epoch, l2 λ = 0.01): the article's eager ``GradientTape`` loop (its errors fixed), one
+   Keras ``model.fit``, the engine with one run, the engine with a 100-run shard.
+2. 64 MLP configurations (20 → 64 → 64 → 1, 5000 rows, 20 epochs, batch 128, Adam, each with its
+   own learning rate and l2 strength): one engine shard against ``model.fit`` per configuration
+   (``--fit-configs`` of them timed, the total extrapolated to 64).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ARTICLE = {"epochs": 1000, "batch_size": 32, "learning_rate": 0.01, "decay": 0.001, "l2": 0.01}
+MLP = {"n": 5000, "features": 20, "hidden": (64, 64), "epochs": 20, "batch_size": 128}
+MLP_GRID = [
+    {"learning_rate": lr, "strength": strength}
+    for lr in (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+    for strength in (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+]
+
+
+def article_data():
+    from decaylab import data
+
+    dataset = data.linear()
+    rows = data.split(dataset)
+    return (data.Dataset(dataset.x[r], dataset.y[r], dataset.task) for r in (rows.train, rows.test))
+
+
+def mlp_data():
+    from decaylab import data
+
+    dataset = data.linear(n=MLP["n"], n_features=MLP["features"], slope=0.3, noise=0.5)
+    rows = data.split(dataset, test_fraction=0.2, shuffle=True)
+    return (data.Dataset(dataset.x[r], dataset.y[r], dataset.task) for r in (rows.train, rows.test))
+
+
+def half_mse(y, f):
+    import keras
+
+    return 0.5 * keras.ops.mean(keras.ops.square(y - f), axis=-1)
+
+
+def measure_article_eager(repeats):
+    """The article's loop with its errors fixed: eager GradientTape, one step per mini-batch."""
+    import tensorflow as tf
+
+    train, _ = article_data()
+    x, y = tf.constant(train.x, tf.float32), tf.constant(train.y, tf.float32)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        w, b = tf.Variable(tf.random.normal([1, 1])), tf.Variable(tf.zeros([1]))
+        optimizer = tf.keras.optimizers.SGD(learning_rate=ARTICLE["learning_rate"])
+        for _epoch in range(ARTICLE["epochs"]):
+            for i in range(0, len(train.y), ARTICLE["batch_size"]):
+                xb, yb = x[i : i + ARTICLE["batch_size"]], y[i : i + ARTICLE["batch_size"]]
+                with tf.GradientTape() as tape:
+                    loss = 0.5 * tf.reduce_mean((xb @ w + b - yb) ** 2)
+                    loss += ARTICLE["l2"] / 2 * tf.reduce_sum(w**2)
+                grads = tape.gradient(loss, [w, b])
+                optimizer.apply_gradients(zip(grads, [w, b], strict=True))
+            optimizer.learning_rate.assign(optimizer.learning_rate * (1 - ARTICLE["decay"]))
+        times.append(time.perf_counter() - started)
+    return times, 1
+
+
+def measure_article_fit(repeats):
+    import keras
+
+    train, _ = article_data()
+    steps = -(-len(train.y) // ARTICLE["batch_size"])
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model = keras.Sequential(
+            [
+                keras.Input((1,)),
+                keras.layers.Dense(1, kernel_regularizer=keras.regularizers.L2(ARTICLE["l2"] / 2)),
+            ]
+        )
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            ARTICLE["learning_rate"], steps, 1 - ARTICLE["decay"], staircase=True
+        )
+        model.compile(keras.optimizers.SGD(schedule), loss=half_mse)
+        model.fit(
+            train.x,
+            train.y,
+            batch_size=ARTICLE["batch_size"],
+            epochs=ARTICLE["epochs"],
+            shuffle=False,
+            verbose=0,
+        )
+        times.append(time.perf_counter() - started)
+    return times, 1
+
+
+def measure_article_engine(repeats, n_runs):
+    from decaylab.engine import ShardConfig, train_shard
+
+    train, test = article_data()
+    config = ShardConfig(
+        epochs=ARTICLE["epochs"],
+        batch_size=ARTICLE["batch_size"],
+        schedule="exponential_per_epoch",
+        regularization="l2",
+        history_stride=100,
+    )
+    runs = [
+        {
+            "learning_rate": ARTICLE["learning_rate"],
+            "decay_rate": ARTICLE["decay"],
+            "strength": ARTICLE["l2"],
+            "seed": seed,
+        }
+        for seed in range(n_runs)
+    ]
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        train_shard(train, test, config, runs)
+        times.append(time.perf_counter() - started)
+    return times, n_runs
+
+
+def measure_mlp_fit(repeats, n_configs):
+    import keras
+
+    train, _ = mlp_data()
+    times = []
+    for config in MLP_GRID[:n_configs]:
+        started = time.perf_counter()
+        regularizer = keras.regularizers.L2(config["strength"] / 2)
+        model = keras.Sequential(
+            [keras.Input((MLP["features"],))]
+            + [keras.layers.Dense(h, "relu", kernel_regularizer=regularizer) for h in MLP["hidden"]]
+            + [keras.layers.Dense(1, kernel_regularizer=regularizer)]
+        )
+        model.compile(keras.optimizers.Adam(config["learning_rate"]), loss=half_mse)
+        model.fit(
+            train.x,
+            train.y,
+            batch_size=MLP["batch_size"],
+            epochs=MLP["epochs"],
+            verbose=0,
+        )
+        times.append(time.perf_counter() - started)
+    return times, 1
+
+
+def measure_mlp_engine(repeats):
+    from decaylab import models
+    from decaylab.engine import ShardConfig, train_shard
+
+    train, test = mlp_data()
+    config = ShardConfig(
+        model=models.ModelSpec(kind="mlp", hidden=MLP["hidden"], activation="relu"),
+        optimizer="adam",
+        regularization="l2",
+        epochs=MLP["epochs"],
+        batch_size=MLP["batch_size"],
+        shuffle=True,
+        history_stride=MLP["epochs"],
+    )
+    runs = [{**config_, "seed": i} for i, config_ in enumerate(MLP_GRID)]
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        train_shard(train, test, config, runs)
+        times.append(time.perf_counter() - started)
+    return times, len(runs)
+
+
+MEASUREMENTS = {
+    ("article", "eager GradientTape loop"): lambda a: measure_article_eager(1),
+    ("article", "Keras model.fit"): lambda a: measure_article_fit(1),
+    ("article", "engine, 1 run"): lambda a: measure_article_engine(a.repeats, 1),
+    ("article", "engine, 100-run shard"): lambda a: measure_article_engine(a.repeats, 100),
+    ("64 MLPs", "Keras model.fit per config"): lambda a: measure_mlp_fit(1, a.fit_configs),
+    ("64 MLPs", "engine, 64-run shard"): lambda a: measure_mlp_engine(a.repeats),
+}
+
+
+def child(args):
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    key = tuple(args.measure)
+    times, runs = MEASUREMENTS[key](args)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"times": times, "runs": runs, "peak_mb": peak_mb}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the engine timings")
+    parser.add_argument("--fit-configs", type=int, default=3)
+    parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        return child(args)
+    rows = []
+    for case, method in MEASUREMENTS:
+        command = [sys.executable, __file__, "--measure", case, method]
+        command += ["--threads", str(args.threads), "--repeats", str(args.repeats)]
+        command += ["--fit-configs", str(args.fit_configs)]
+        print(f"measuring {case}: {method} …", file=sys.stderr, flush=True)
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        median = statistics.median(result["times"])
+        if method == "Keras model.fit per config":  # one fit per run: extrapolate to 64 runs
+            per_run, total = median, median * len(MLP_GRID)
+        else:
+            per_run, total = median / result["runs"], median
+        rows.append((case, method, result, total, per_run))
+    header = "| case | method | runs | wall time, s (median) | s per run | speed-up per run vs fit"
+    print(header + " | peak RSS, MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for case, method, result, total, per_run in rows:
+        fit = next(r for r in rows if r[0] == case and "fit" in r[1])
+        runs = len(MLP_GRID) if "fit per config" in method else result["runs"]
+        print(
+            f"| {case} | {method} | {runs} | {total:.3g} | {per_run:.3g} | "
+            f"{fit[4] / per_run:.3g}× | {result['peak_mb']:.0f} |"
+        )
+    print(f"\n{args.threads} CPU threads each; fit per config: {args.fit_configs} timed, ×64.")
+
+
+if __name__ == "__main__":
+    main()
