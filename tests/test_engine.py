@@ -171,7 +171,7 @@ def test_history_is_recorded_at_the_stride_and_at_the_end(article):
     assert result.history["epoch"].tolist() == [0, 10, 20, 25] * 2
     last = result.history.query("epoch == 25")
     # the rate of the last step of epoch 25 (0-based epoch 24) is η0·0.9^24
-    np.testing.assert_allclose(last["learning_rate"], 0.01 * 0.9**24, rtol=1e-6)
+    np.testing.assert_allclose(last["scheduled_learning_rate"], 0.01 * 0.9**24, rtol=1e-6)
     np.testing.assert_allclose(result.runs["final_learning_rate"], 0.01 * 0.9**24, rtol=1e-6)
     np.testing.assert_allclose(last["test_loss"], result.runs["test_mse"], rtol=1e-6)
 

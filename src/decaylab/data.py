@@ -190,3 +190,35 @@ def _check_range(name: str, value) -> tuple[float, float]:
     if not high > low:
         raise ValueError(f"{name} must be [low, high] with high > low, got {list(value)!r}")
     return float(low), float(high)
+
+
+def save_dataset(path, dataset: Dataset) -> None:
+    """Write a data set to an ``.npz`` file."""
+    np.savez(path, x=dataset.x, y=dataset.y, task=dataset.task)
+
+
+def load_dataset(path) -> Dataset:
+    """Read a data set written by :func:`save_dataset`."""
+    with np.load(path) as stored:
+        return Dataset(x=stored["x"], y=stored["y"], task=str(stored["task"]))
+
+
+def save_split(path, train: Dataset, test: Dataset) -> None:
+    """Write a train/test pair to one ``.npz`` file."""
+    np.savez(path, x_train=train.x, y_train=train.y, x_test=test.x, y_test=test.y, task=train.task)
+
+
+def load_split(path) -> tuple[Dataset, Dataset]:
+    """Read the ``(train, test)`` pair written by :func:`save_split`."""
+    with np.load(path) as stored:
+        task = str(stored["task"])
+        return (
+            Dataset(stored["x_train"], stored["y_train"], task),
+            Dataset(stored["x_test"], stored["y_test"], task),
+        )
+
+
+def split_dataset(dataset: Dataset, **options) -> tuple[Dataset, Dataset]:
+    """``(train, test)`` data sets of :func:`split` applied to ``dataset``."""
+    rows = split(dataset, **options)
+    return tuple(Dataset(dataset.x[r], dataset.y[r], dataset.task) for r in (rows.train, rows.test))

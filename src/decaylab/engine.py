@@ -42,7 +42,7 @@ HISTORY_COLUMNS = (
     "train_loss",
     "test_loss",
     "test_accuracy",
-    "learning_rate",
+    "scheduled_learning_rate",
     "weight_norm",
 )
 
@@ -407,7 +407,7 @@ def _runs_table(config, task, hp_values, params, final, diverged_epoch):
     metrics = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
     train_loss, test_loss = metrics["train_loss"], metrics["test_loss"]
     test_accuracy, weight_norm = metrics["test_accuracy"], metrics["weight_norm"]
-    final_lr = metrics["learning_rate"]
+    final_lr = metrics["scheduled_learning_rate"]
     table = pd.DataFrame({name: values for name, values in hp_values.items()})
     table["seed"] = table["seed"].astype(int)
     table["train_loss"] = train_loss

@@ -4,18 +4,19 @@ Parameters are a list ``[kernel_1, bias_1, kernel_2, bias_2, …]`` with shapes 
 fan_out)`` and ``(K, fan_out)``. Kernels start from Keras's default ``glorot_uniform``
 (U(−l, l), ``l = sqrt(6 / (fan_in + fan_out))``) drawn with ``RandomState(seed)`` of each run,
 biases from zeros, so a run starts the same whatever shard it is trained in.
+
+The functions that build the computation import ``keras`` when called, so that the NumPy-only
+parts (specs, features, initial values) load without a backend.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
 import numpy as np
-from keras import ops
 
 MODELS = ("linear", "polynomial", "mlp")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu", "softplus", "silu")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "softplus", "silu")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ def apply(spec: ModelSpec, params, x):
     Hidden layers: ``h ← activation(h·W + b)``; the last layer is linear (regression output or
     classification logits).
     """
+    import keras
+    from keras import ops
+
     activation = keras.activations.get(spec.activation)
     h = x
     n_layers = len(params) // 2
@@ -92,9 +96,13 @@ def apply(spec: ModelSpec, params, x):
 
 def squared_norm(params):
     """``Σ w²`` over the kernels, per run: shape ``(K,)``."""
+    from keras import ops
+
     return sum(ops.sum(ops.square(p), axis=(1, 2)) for p in params[::2])
 
 
 def abs_norm(params):
     """``Σ |w|`` over the kernels, per run: shape ``(K,)``."""
+    from keras import ops
+
     return sum(ops.sum(ops.abs(p), axis=(1, 2)) for p in params[::2])

@@ -1,0 +1,317 @@
+"""Seaborn figures of a study's tables. Each function returns a matplotlib ``Figure``."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import LogNorm, Normalize
+from matplotlib.patches import Rectangle
+
+from decaylab import evaluate, tables
+from decaylab.data import Dataset
+
+KINDS = ["optimizer", "schedule", "regularization"]
+AXES = ["learning_rate", "decay_rate", "strength", "momentum", "beta_1", "seed"]
+LABELS = {
+    "test_mse": "test MSE",
+    "test_loss": "test loss",
+    "test_accuracy": "test accuracy",
+    "train_loss": "training loss (objective)",
+    "weight_norm": "weight norm ‖w‖",
+    "learning_rate": "learning rate η0",
+    "scheduled_learning_rate": "learning rate η_t",
+    "decay_rate": "decay rate",
+    "strength": "strength λ",
+}
+DIVERGED_COLOUR = "#bdbdbd"
+
+sns.set_theme(context="notebook", style="whitegrid")
+
+
+def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Dataset, **options):
+    """The figure ``name`` (``fit``, ``learning_curves``, ``learning_rates``, ``heatmap``,
+    ``strength_curves``) of one experiment's tables."""
+    drawers = {
+        "fit": lambda: fit(frames["runs"], frames["curves"], train, test),
+        "learning_curves": lambda: learning_curves(frames["history"], **options),
+        "learning_rates": lambda: learning_rates(frames["history"]),
+        "heatmap": lambda: heatmap(frames["summary"], **options),
+        "strength_curves": lambda: strength_curves(frames["runs"]),
+    }
+    if name not in drawers:
+        raise ValueError(f"figure must be one of {sorted(drawers)}, got {name!r}")
+    return drawers[name]()
+
+
+def varying(frame: pd.DataFrame, columns) -> list[str]:
+    """The columns of ``columns`` that take more than one value in ``frame``."""
+    return [c for c in columns if c in frame and frame[c].nunique(dropna=True) > 1]
+
+
+def label(column: str) -> str:
+    return LABELS.get(column, column.replace("_", " "))
+
+
+def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset):
+    """The data, the fitted lines or curves of the first seed, and the ridge optimum."""
+    first_seed = curves[curves["seed"] == curves["seed"].min()].copy()
+    diverged = runs.loc[runs["diverged"], ["shard", "run"]]
+    first_seed = first_seed.merge(diverged, how="left", indicator=True)
+    first_seed = first_seed[first_seed["_merge"] == "left_only"].drop(columns="_merge")
+    hue = next(
+        iter(varying(first_seed, ["strength", "schedule", "learning_rate", "decay_rate"])), None
+    )
+    panels = varying(first_seed, ["regularization"]) if hue != "regularization" else []
+    panel_values = sorted(first_seed[panels[0]].unique()) if panels else [None]
+    figure, axes = plt.subplots(
+        1, len(panel_values), figsize=(5.2 * len(panel_values), 4.2), sharey=True, squeeze=False
+    )
+    low, high = np.percentile(np.concatenate([train.y.ravel(), test.y.ravel()]), [0, 100])
+    margin = 0.25 * (high - low)
+    for ax, value in zip(axes[0], panel_values, strict=True):
+        subset = first_seed if value is None else first_seed[first_seed[panels[0]] == value]
+        if hue is not None and subset[hue].isna().all():
+            for _, line in subset.groupby("run"):
+                ax.plot(line["x"], line["prediction"], color="black", lw=1.5)
+            ax.plot([], [], color="black", label=f"{hue}: n/a")
+            subset = subset.iloc[:0]
+        palette = "viridis" if hue in ("strength", "learning_rate", "decay_rate") else "deep"
+        sns.lineplot(
+            data=subset,
+            x="x",
+            y="prediction",
+            hue=hue,
+            style="regularization"
+            if not panels and "regularization" in varying(subset, ["regularization"])
+            else None,
+            units="run" if hue is None else None,
+            estimator=None if hue is None else "mean",
+            palette=palette if hue else None,
+            hue_norm=LogNorm() if hue == "strength" and (subset[hue] > 0).all() else None,
+            ax=ax,
+            legend="full",
+        )
+        ax.scatter(train.x[:, 0], train.y.ravel(), s=18, color="black", label="train", zorder=3)
+        ax.scatter(
+            test.x[:, 0], test.y.ravel(), s=22, facecolors="none", edgecolors="black", label="test"
+        )
+        if runs["model"].iloc[0] == "linear":
+            strengths = sorted(
+                set(runs.loc[runs["regularization"].isin(["l2", "decoupled_lr"]), "strength"])
+                | {0.0}
+            )
+            for strength in strengths[:3]:
+                w, b = evaluate.ridge(train.x, train.y, strength)
+                grid = np.array([train.x.min(), train.x.max()])
+                ax.plot(
+                    grid,
+                    w[0] * grid + b,
+                    "--",
+                    lw=1.2,
+                    color="crimson" if strength else "grey",
+                    label=f"ridge optimum λ={strength:g}" if strength else "least squares",
+                )
+        ax.set_ylim(low - margin, high + margin)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        if value is not None:
+            ax.set_title(f"{panels[0]} = {value}")
+        ax.legend(fontsize=7, loc="best")
+    figure.tight_layout()
+    return figure
+
+
+def learning_curves(history: pd.DataFrame, hue: str | None = None, metric: str | None = None):
+    """A metric against epochs: mean line and a band (±1 s.d.) over seeds and other settings."""
+    metric = metric or ("test_loss" if history["test_loss"].notna().any() else "train_loss")
+    hue = hue or next(iter(varying(history, KINDS + AXES)), None)
+    col = next(iter(c for c in varying(history, KINDS) if c != hue), None)
+    frame = history[np.isfinite(history[metric])]
+    grid = sns.relplot(
+        data=frame,
+        x="epoch",
+        y=metric,
+        hue=hue,
+        col=col,
+        kind="line",
+        errorbar="sd",
+        palette="viridis" if hue in AXES else "deep",
+        height=3.6,
+        aspect=1.25,
+        facet_kws={"sharey": True},
+    )
+    grid.set(yscale="log")
+    grid.set_axis_labels("epoch", label(metric))
+    grid.figure.suptitle(f"{label(metric)} during training (band: ±1 s.d.)", y=1.03)
+    return grid.figure
+
+
+def learning_rates(history: pd.DataFrame):
+    """The learning rate of every schedule and decay rate against epochs (first seed)."""
+    frame = history[history["seed"] == history["seed"].min()]
+    frame = frame.assign(line=frame["shard"] + "/" + frame["run"].astype(str))
+    style = "decay_rate" if "decay_rate" in varying(frame, ["decay_rate"]) else None
+    figure, ax = plt.subplots(figsize=(6.4, 4.2))
+    sns.lineplot(
+        data=frame.fillna({"decay_rate": 0.0}) if style else frame,
+        x="epoch",
+        y="scheduled_learning_rate",
+        hue="schedule",
+        style=style,
+        estimator=None,
+        units="line",
+        ax=ax,
+    )
+    ax.set_yscale("log")
+    top = frame["scheduled_learning_rate"].max()
+    ax.set_ylim(max(frame["scheduled_learning_rate"].min(), top * 1e-4) / 1.5, top * 1.5)
+    ax.set_ylabel(label("scheduled_learning_rate") + " (clipped at 10⁻⁴·max)")
+    ax.set_title("learning-rate schedules")
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8)
+    return figure
+
+
+def _tick(value) -> str:
+    return "—" if pd.isna(value) else f"{value:g}"
+
+
+def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
+    """A grid of heatmaps of the mean test metric over seeds, one per combination of kinds.
+
+    Cells show the value; the best cell of each panel has a black frame, the best of the
+    experiment a red one; grid points with a diverged seed are hatched grey and show no value.
+    An axis that a kind does not use (``decay_rate`` of a constant schedule) shows as "—".
+    """
+    has_accuracy = "test_accuracy_mean" in summary and summary["test_accuracy_mean"].notna().any()
+    primary = metric or ("test_accuracy" if has_accuracy else "test_mse")
+    column = f"{primary}_mean"
+    for name in (x, y, column):
+        if name not in summary:
+            raise ValueError(f"heatmap: {name!r} is not a column; columns: {list(summary)}")
+    higher_is_better = primary in tables.HIGHER_IS_BETTER
+    facets = varying(summary, KINDS)
+    row_key = facets[0] if len(facets) >= 2 else None
+    col_keys = facets[1:] if len(facets) >= 2 else facets
+    rows = list(dict.fromkeys(summary[row_key])) if row_key else [None]
+    col_values = (
+        summary[col_keys].astype(str).agg(" · ".join, axis=1)
+        if col_keys
+        else pd.Series("", index=summary.index)
+    )
+    cols = list(dict.fromkeys(col_values))
+    finite = summary.loc[np.isfinite(summary[column]), column].to_numpy(dtype=float)
+    if not higher_is_better and len(finite) and finite.min() > 0:
+        norm = LogNorm(finite.min(), finite.max())
+    else:
+        norm = Normalize(*(np.percentile(finite, [0, 100]) if len(finite) else (0, 1)))
+    cmap = "viridis" if higher_is_better else "viridis_r"
+    n_x, n_y = summary[x].nunique(dropna=False), summary[y].nunique(dropna=False)
+    figure, axes = plt.subplots(
+        len(rows),
+        len(cols),
+        figsize=(1.8 + 0.85 * n_x * len(cols), 1.0 + 0.5 * n_y * len(rows)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, row in enumerate(rows):
+        for j, col in enumerate(cols):
+            ax = axes[i, j]
+            mask = col_values == col
+            if row_key:
+                mask &= summary[row_key] == row
+            panel = summary[mask].assign(
+                _x=summary[x].map(_tick), _y=summary[y].map(_tick), _order_y=summary[y].fillna(-1)
+            )
+            y_order = list(dict.fromkeys(panel.sort_values("_order_y", ascending=False)["_y"]))
+            x_order = list(dict.fromkeys(panel.sort_values(x)["_x"]))
+            table = panel.pivot_table(index="_y", columns="_x", values=column, dropna=False)
+            table = table.reindex(index=y_order, columns=x_order)
+            diverged = panel.pivot_table(index="_y", columns="_x", values="diverged", aggfunc="max")
+            diverged = diverged.reindex(index=y_order, columns=x_order).fillna(False)
+            sns.heatmap(
+                table,
+                ax=ax,
+                cmap=cmap,
+                norm=norm,
+                annot=True,
+                fmt=".3g",
+                annot_kws={"fontsize": 7},
+                cbar=False,
+                linewidths=0.5,
+                linecolor="white",
+            )
+            for (r, c), is_diverged in np.ndenumerate(diverged.to_numpy(dtype=bool)):
+                if is_diverged:
+                    ax.add_patch(
+                        Rectangle(
+                            (c, r), 1, 1, facecolor=DIVERGED_COLOUR, hatch="xx", edgecolor="dimgrey"
+                        )
+                    )
+                    ax.text(c + 0.5, r + 0.5, "diverged", ha="center", va="center", fontsize=6)
+            if table.notna().to_numpy().any():
+                flat = table.to_numpy()
+                best = np.nanargmax(flat) if higher_is_better else np.nanargmin(flat)
+                r, c = np.unravel_index(best, flat.shape)
+                ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="black", lw=2.5))
+            for best in panel.index[panel["best"]]:
+                r = y_order.index(panel.loc[best, "_y"])
+                c = x_order.index(panel.loc[best, "_x"])
+                ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="red", lw=3.5))
+            ax.tick_params(axis="both", labelsize=8, rotation=0)
+            ax.set_xlabel(label(x) if i == len(rows) - 1 else "")
+            ax.set_ylabel(label(y) if j == 0 else "")
+            ax.set_title(" · ".join(str(v) for v in (row, col) if v), fontsize=9)
+    colour_label = f"{label(primary)} ({'higher' if higher_is_better else 'lower'} is better)"
+    figure.colorbar(
+        plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=colour_label, shrink=0.8
+    )
+    figure.suptitle(
+        f"mean {label(primary)} over seeds; black frame: best of a panel, red: best overall, "
+        "hatched: a seed diverged",
+        fontsize=9,
+    )
+    return figure
+
+
+def strength_curves(runs: pd.DataFrame):
+    """Test metric and weight norm against the strength λ, per regularization kind.
+
+    Runs without regularization (``none``) appear as a dashed horizontal reference.
+    """
+    metric = tables.primary_metric(runs)
+    sane = runs[~runs["diverged"]]
+    frame = sane[sane["strength"].notna()]
+    unregularized = sane[sane["regularization"] == "none"]
+    style = next(iter(varying(frame, ["optimizer", "schedule"])), None)
+    figure, axes = plt.subplots(1, 2, figsize=(10.5, 4.0), layout="constrained")
+    for ax, column in zip(axes, (metric, "weight_norm"), strict=True):
+        sns.lineplot(
+            data=frame,
+            x="strength",
+            y=column,
+            hue="regularization",
+            style=style,
+            marker="o",
+            errorbar="sd",
+            ax=ax,
+        )
+        if len(unregularized):
+            ax.axhline(
+                unregularized[column].mean(), ls="--", color="black", lw=1, label="none (λ = 0)"
+            )
+            ax.legend(fontsize=8)
+        positive = frame.loc[frame["strength"] > 0, "strength"]
+        if len(positive) and (frame["strength"] == 0).any():
+            ax.set_xscale("symlog", linthresh=positive.min())
+            ax.set_xlim(left=0)
+        elif len(positive):
+            ax.set_xscale("log")
+        ax.set_xlabel(label("strength"))
+        ax.set_ylabel(label(column))
+        if column != "test_accuracy":
+            ax.set_yscale("log")
+    axes[0].set_title(f"{label(metric)} against λ (band: ±1 s.d. over seeds)", fontsize=10)
+    axes[1].set_title("weight norm against λ", fontsize=10)
+    return figure

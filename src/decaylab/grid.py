@@ -1,0 +1,180 @@
+"""From an experiment of the config to shards of runs (no Snakemake, no backend).
+
+A list is a grid axis and the grid is their Cartesian product. Names that select code (the
+optimizer, the schedule's ``kind``, the regularization's ``kind``) split the experiment into
+shards; numbers are per-run hyper-parameters inside a shard. An axis that a kind does not use
+(``decay_rate`` for a ``constant`` schedule, ``strength`` for ``none``) is dropped for that
+kind, so no run is repeated.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from decaylab.data import GENERATORS
+
+MODEL_KINDS = ("linear", "polynomial", "mlp")
+SCHEDULE_PARAMETERS = {
+    "constant": (),
+    "inverse_sqrt": ("decay_rate",),
+    "exponential_per_epoch": ("decay_rate",),
+    "exponential": ("decay_rate", "decay_steps"),
+    "inverse_time": ("decay_rate", "decay_steps"),
+    "piecewise": (),
+    "polynomial": ("decay_steps", "end_learning_rate", "power"),
+    "cosine": ("decay_steps", "alpha", "warmup_steps"),
+    "cosine_restarts": ("decay_steps", "alpha", "t_mul", "m_mul"),
+}
+SCHEDULE_OPTIONS = ("staircase", "cycle", "boundaries", "factors")
+OPTIMIZER_PARAMETERS = {
+    "sgd": (),
+    "momentum": ("momentum",),
+    "adam": ("beta_1", "beta_2", "epsilon"),
+    "rmsprop": ("rho", "momentum", "epsilon"),
+    "adagrad": ("initial_accumulator_value", "epsilon"),
+}
+REGULARIZATION_PARAMETERS = {
+    "none": (),
+    "l2": ("strength",),
+    "l1": ("strength",),
+    "decoupled_lr": ("strength",),
+    "decoupled": ("strength",),
+}
+DEVICES = ("cpu", "gpu", "auto")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The runs of one experiment that train together, and what they share."""
+
+    experiment: str
+    name: str
+    settings: dict
+    runs: list
+
+    def as_params(self) -> dict:
+        """Everything a training job needs, as plain data (a Snakemake ``params`` value)."""
+        return {
+            "experiment": self.experiment,
+            "shard": self.name,
+            **self.settings,
+            "runs": self.runs,
+        }
+
+
+def as_list(value) -> list:
+    """A scalar as a one-element list; a list as itself."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def model_settings(model) -> dict:
+    """``"linear"`` or ``{kind: mlp, hidden: [...], ...}`` as a mapping."""
+    return {"kind": model} if isinstance(model, str) else dict(model)
+
+
+def shards(name: str, experiment: dict) -> list[Shard]:
+    """Expand one experiment of the config into its shards."""
+    schedule, regularization = experiment["schedule"], experiment["regularization"]
+    result = []
+    for optimizer, schedule_kind, regularization_kind in itertools.product(
+        as_list(experiment["optimizer"]),
+        as_list(schedule["kind"]),
+        as_list(regularization["kind"]),
+    ):
+        axes = {"learning_rate": as_list(experiment["learning_rate"])}
+        for key in OPTIMIZER_PARAMETERS[optimizer]:
+            if key in experiment:
+                axes[key] = as_list(experiment[key])
+        for key in SCHEDULE_PARAMETERS[schedule_kind]:
+            if key in schedule:
+                axes[key] = as_list(schedule[key])
+        for key in REGULARIZATION_PARAMETERS[regularization_kind]:
+            axes[key] = as_list(regularization.get("strength", 0.0))
+        axes["seed"] = as_list(experiment["seeds"])
+        runs = [
+            dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
+        ]
+        settings = {
+            "dataset": experiment["dataset"],
+            "model": model_settings(experiment["model"]),
+            "optimizer": optimizer,
+            "nesterov": bool(experiment.get("nesterov", False)) and optimizer == "momentum",
+            "schedule": schedule_kind,
+            "schedule_options": {
+                key: schedule[key]
+                for key in SCHEDULE_OPTIONS
+                if key in schedule and _uses_option(schedule_kind, key)
+            },
+            "regularization": regularization_kind,
+            "epochs": experiment["epochs"],
+            "batch_size": experiment["batch_size"],
+            "shuffle": experiment.get("shuffle", False),
+            "history_stride": experiment.get("history_stride", 1),
+            "device": experiment.get("device", "cpu"),
+        }
+        shard_name = "-".join(
+            [
+                optimizer + ("_nesterov" if settings["nesterov"] else ""),
+                schedule_kind,
+                regularization_kind,
+            ]
+        )
+        result.append(Shard(name, shard_name, settings, runs))
+    return result
+
+
+def study_shards(config: dict) -> list[Shard]:
+    """All shards of all experiments of a (validated) config."""
+    return [
+        s for name, experiment in config["experiments"].items() for s in shards(name, experiment)
+    ]
+
+
+def check_config(config: dict) -> None:
+    """Cross-field checks that a JSON schema cannot express; ``ValueError`` names the key."""
+    datasets = config.get("datasets", {})
+    for name, dataset in datasets.items():
+        if dataset["generator"] not in GENERATORS:
+            raise ValueError(
+                f"datasets.{name}.generator: unknown generator {dataset['generator']!r}; "
+                f"allowed: {sorted(GENERATORS)}"
+            )
+    for name, experiment in config.get("experiments", {}).items():
+        where = f"experiments.{name}"
+        if experiment["dataset"] not in datasets:
+            raise ValueError(
+                f"{where}.dataset: unknown dataset {experiment['dataset']!r}; "
+                f"defined datasets: {sorted(datasets)}"
+            )
+        kind = model_settings(experiment["model"]).get("kind")
+        if kind not in MODEL_KINDS:
+            raise ValueError(f"{where}.model: unknown model {kind!r}; allowed: {list(MODEL_KINDS)}")
+        for key, allowed in (
+            ("optimizer", OPTIMIZER_PARAMETERS),
+            ("schedule.kind", SCHEDULE_PARAMETERS),
+            ("regularization.kind", REGULARIZATION_PARAMETERS),
+        ):
+            value = experiment
+            for part in key.split("."):
+                value = value[part]
+            for item in as_list(value):
+                if item not in allowed:
+                    raise ValueError(
+                        f"{where}.{key}: unknown name {item!r}; allowed: {list(allowed)}"
+                    )
+        if experiment.get("device", "cpu") not in DEVICES:
+            raise ValueError(f"{where}.device: must be one of {list(DEVICES)}")
+        for axis in ("learning_rate", "seeds"):
+            values = as_list(experiment[axis])
+            if len(values) != len(set(values)):
+                raise ValueError(f"{where}.{axis}: repeated values {values}")
+
+
+def _uses_option(kind: str, option: str) -> bool:
+    return {
+        "staircase": kind in ("exponential", "inverse_time"),
+        "cycle": kind == "polynomial",
+        "boundaries": kind == "piecewise",
+        "factors": kind == "piecewise",
+    }[option]

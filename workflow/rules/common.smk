@@ -1,0 +1,54 @@
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from decaylab import grid
+
+validate(config, "../schemas/config.schema.yaml")
+try:
+    grid.check_config(config)
+except ValueError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+
+SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
+EXPERIMENTS = list(config["experiments"])
+
+
+wildcard_constraints:
+    dataset=r"[A-Za-z0-9_]+",
+    experiment=r"[A-Za-z0-9_]+",
+    shard=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+",
+    figure=r"[a-z_]+",
+
+
+def shard_of(wildcards):
+    """The shard named by the job's wildcards."""
+    return SHARDS[(wildcards.experiment, wildcards.shard)]
+
+
+def shard_names(experiment):
+    return [name for (exp, name) in SHARDS if exp == experiment]
+
+
+def experiment_of(wildcards):
+    return config["experiments"][wildcards.experiment]
+
+
+def gpu_request(wildcards):
+    """1 for experiments that run on a GPU (``device: gpu``), else 0."""
+    return int(experiment_of(wildcards).get("device", "cpu") == "gpu")
+
+
+def figure_targets():
+    targets = []
+    for experiment, settings in config["experiments"].items():
+        for figure, wanted in settings.get("figures", {}).items():
+            if wanted:
+                targets += expand(
+                    "results/figures/{experiment}/{figure}.{ext}",
+                    experiment=experiment,
+                    figure=figure,
+                    ext=["png", "svg"],
+                )
+    return targets

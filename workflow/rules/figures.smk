@@ -1,0 +1,22 @@
+rule figure:
+    input:
+        runs=rules.aggregate_experiment.output.runs,
+        summary=rules.aggregate_experiment.output.summary,
+        history=rules.aggregate_experiment.output.history,
+        curves=rules.aggregate_experiment.output.curves,
+        split=lambda w: f"data/{experiment_of(w)['dataset']}/split.npz",
+    output:
+        png=report(
+            "results/figures/{experiment}/{figure}.png",
+            caption="../report/figure.rst",
+            category="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "{figure}"},
+        ),
+        svg="results/figures/{experiment}/{figure}.svg",
+    params:
+        options=lambda w: experiment_of(w)["figures"][w.figure],
+        experiment=lambda w: w.experiment,
+    log:
+        "logs/figure/{experiment}/{figure}.log",
+    script:
+        "../scripts/figure.py"

@@ -1,0 +1,20 @@
+rule train_shard:
+    input:
+        split=lambda w: f"data/{shard_of(w).settings['dataset']}/split.npz",
+    output:
+        trained="results/{experiment}/shards/{shard}/trained.npz",
+        training="results/{experiment}/shards/{shard}/training.csv",
+        history="results/{experiment}/shards/{shard}/history.csv",
+    params:
+        shard=lambda w: shard_of(w).as_params(),
+    threads: lambda w: experiment_of(w).get("threads", 1)
+    resources:
+        mem_mb=2000,
+        runtime=30,
+        gpu=gpu_request,
+    log:
+        "logs/train_shard/{experiment}/{shard}.log",
+    benchmark:
+        "results/benchmarks/train_shard/{experiment}/{shard}.tsv"
+    script:
+        "../scripts/train_shard.py"
