@@ -75,10 +75,11 @@ def model_settings(model) -> dict:
 
 def shards(name: str, experiment: dict) -> list[Shard]:
     """Expand one experiment of the config into its shards."""
-    schedule, regularization = experiment["schedule"], experiment["regularization"]
+    schedule = experiment.get("schedule", {"kind": "constant"})
+    regularization = experiment.get("regularization", {"kind": "none"})
     result = []
     for optimizer, schedule_kind, regularization_kind in itertools.product(
-        as_list(experiment["optimizer"]),
+        as_list(experiment.get("optimizer", "sgd")),
         as_list(schedule["kind"]),
         as_list(regularization["kind"]),
     ):
@@ -91,7 +92,7 @@ def shards(name: str, experiment: dict) -> list[Shard]:
                 axes[key] = as_list(schedule[key])
         for key in REGULARIZATION_PARAMETERS[regularization_kind]:
             axes[key] = as_list(regularization.get("strength", 0.0))
-        axes["seed"] = as_list(experiment["seeds"])
+        axes["seed"] = as_list(experiment.get("seeds", [0]))
         runs = [
             dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
         ]
@@ -155,10 +156,9 @@ def check_config(config: dict) -> None:
             ("schedule.kind", SCHEDULE_PARAMETERS),
             ("regularization.kind", REGULARIZATION_PARAMETERS),
         ):
-            value = experiment
-            for part in key.split("."):
-                value = value[part]
-            for item in as_list(value):
+            section, _, field = key.partition(".")
+            value = experiment.get(section, {}).get(field) if field else experiment.get(section)
+            for item in as_list(value) if value is not None else []:
                 if item not in allowed:
                     raise ValueError(
                         f"{where}.{key}: unknown name {item!r}; allowed: {list(allowed)}"
@@ -166,7 +166,7 @@ def check_config(config: dict) -> None:
         if experiment.get("device", "cpu") not in DEVICES:
             raise ValueError(f"{where}.device: must be one of {list(DEVICES)}")
         for axis in ("learning_rate", "seeds"):
-            values = as_list(experiment[axis])
+            values = as_list(experiment.get(axis, []))
             if len(values) != len(set(values)):
                 raise ValueError(f"{where}.{axis}: repeated values {values}")
 
@@ -178,3 +178,23 @@ def _uses_option(kind: str, option: str) -> bool:
         "boundaries": kind == "piecewise",
         "factors": kind == "piecewise",
     }[option]
+
+
+def schema_error(config: dict, schema: dict) -> str | None:
+    """The most relevant JSON Schema violation of ``config`` as one line naming the key, or None.
+
+    Snakemake's own message for a ``oneOf`` (a value or a list of values) says only that the
+    value "is not valid under any of the given schemas"; ``best_match`` finds the alternative
+    that explains it (``'lion' is not one of ['sgd', …]``).
+    """
+    import jsonschema
+
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is None:
+        return None
+    while error.context:  # a oneOf: explain by the alternative that fits the value's type
+        fitting = [e for e in error.context if e.validator != "type"] or list(error.context)
+        error = max(fitting, key=lambda e: len(e.absolute_path))
+    key = ".".join(str(part) for part in error.absolute_path) or "<top level>"
+    return f"{key}: {error.message}"

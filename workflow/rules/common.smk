@@ -1,11 +1,17 @@
-import sys
+import os
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from decaylab import grid
 
-validate(config, "../schemas/config.schema.yaml")
+SCHEMA = os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
+with open(SCHEMA) as schema_file:
+    problem = grid.schema_error(config, yaml.safe_load(schema_file))
+if problem:
+    raise WorkflowError(f"invalid config: {problem}")
+validate(config, SCHEMA)  # fills the defaults of the schema
 try:
     grid.check_config(config)
 except ValueError as error:

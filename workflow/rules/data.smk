@@ -1,12 +1,14 @@
 rule generate_data:
     output:
         dataset="data/{dataset}/generated.npz",
+    log:
+        "logs/generate_data/{dataset}.log",
+    conda:
+        "../envs/decaylab.yaml"
     params:
         options=lambda w: {
             k: v for k, v in config["datasets"][w.dataset].items() if k != "split"
         },
-    log:
-        "logs/generate_data/{dataset}.log",
     script:
         "../scripts/generate_data.py"
 
@@ -16,9 +18,11 @@ rule split_data:
         dataset=rules.generate_data.output.dataset,
     output:
         split="data/{dataset}/split.npz",
-    params:
-        split=lambda w: config["datasets"][w.dataset]["split"],
     log:
         "logs/split_data/{dataset}.log",
+    conda:
+        "../envs/decaylab.yaml"
+    params:
+        split=lambda w: config["datasets"][w.dataset]["split"],
     script:
         "../scripts/split_data.py"

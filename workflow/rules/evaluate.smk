@@ -6,10 +6,12 @@ rule evaluate_shard:
     output:
         runs="results/{experiment}/shards/{shard}/runs.csv",
         curves="results/{experiment}/shards/{shard}/curves.csv",
-    params:
-        shard=lambda w: shard_of(w).as_params(),
     log:
         "logs/evaluate_shard/{experiment}/{shard}.log",
+    conda:
+        "../envs/decaylab.yaml"
+    params:
+        shard=lambda w: shard_of(w).as_params(),
     script:
         "../scripts/evaluate_shard.py"
 
@@ -35,6 +37,8 @@ rule aggregate_experiment:
         curves="results/tables/{experiment}/curves.csv",
     log:
         "logs/aggregate_experiment/{experiment}.log",
+    conda:
+        "../envs/decaylab.yaml"
     script:
         "../scripts/aggregate_experiment.py"
 
@@ -47,5 +51,7 @@ rule aggregate_study:
         summary="results/tables/summary.csv",
     log:
         "logs/aggregate_study.log",
+    conda:
+        "../envs/decaylab.yaml"
     script:
         "../scripts/aggregate_study.py"

@@ -13,10 +13,12 @@ rule figure:
             labels={"experiment": "{experiment}", "figure": "{figure}"},
         ),
         svg="results/figures/{experiment}/{figure}.svg",
+    log:
+        "logs/figure/{experiment}/{figure}.log",
+    conda:
+        "../envs/decaylab.yaml"
     params:
         options=lambda w: experiment_of(w)["figures"][w.figure],
         experiment=lambda w: w.experiment,
-    log:
-        "logs/figure/{experiment}/{figure}.log",
     script:
         "../scripts/figure.py"

@@ -5,16 +5,18 @@ rule train_shard:
         trained="results/{experiment}/shards/{shard}/trained.npz",
         training="results/{experiment}/shards/{shard}/training.csv",
         history="results/{experiment}/shards/{shard}/history.csv",
-    params:
-        shard=lambda w: shard_of(w).as_params(),
+    log:
+        "logs/train_shard/{experiment}/{shard}.log",
+    benchmark:
+        "results/benchmarks/train_shard/{experiment}/{shard}.tsv"
+    conda:
+        "../envs/decaylab.yaml"
     threads: lambda w: experiment_of(w).get("threads", 1)
     resources:
         mem_mb=2000,
         runtime=30,
         gpu=gpu_request,
-    log:
-        "logs/train_shard/{experiment}/{shard}.log",
-    benchmark:
-        "results/benchmarks/train_shard/{experiment}/{shard}.tsv"
+    params:
+        shard=lambda w: shard_of(w).as_params(),
     script:
         "../scripts/train_shard.py"

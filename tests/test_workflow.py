@@ -1,0 +1,221 @@
+"""The Snakemake workflow end to end on a tiny config, its caching, threads and bad configs."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from decaylab import data, grid, runner
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_CONFIG = Path(__file__).parent / "workflow" / "config.yaml"
+
+
+def make_workdir(path: Path, config: dict | None = None) -> Path:
+    """A copy of the workflow with ``config`` (default: the test config) as its config."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "Snakefile", path)
+    for folder in ("workflow", "profiles"):
+        shutil.copytree(REPO / folder, path / folder, dirs_exist_ok=True)
+    (path / "config").mkdir(exist_ok=True)
+    config = config or yaml.safe_load(TEST_CONFIG.read_text())
+    (path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return path
+
+
+def snakemake(workdir: Path, *args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def planned_jobs(workdir: Path) -> list[tuple[str, dict]]:
+    """``(rule, wildcards)`` of every job a dry run plans."""
+    output = snakemake(workdir, "--dry-run", "--cores", "2").stdout
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule )", output):
+        match = re.match(r"(?:local)?rule (\w+):", block)
+        if not match:
+            continue
+        wildcards = re.search(r"wildcards: (.*)", block)
+        pairs = dict(p.split("=", 1) for p in wildcards.group(1).split(", ")) if wildcards else {}
+        jobs.append((match.group(1), pairs))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """The test config run through the whole chain, report included."""
+    workdir = make_workdir(tmp_path_factory.mktemp("study"))
+    snakemake(workdir, "--cores", "2")
+    snakemake(workdir, "--report", "results/report.html")
+    return workdir
+
+
+def test_whole_chain_produces_tables_figures_and_report(study):
+    runs = pd.read_csv(study / "results/tables/runs.csv")
+    line = yaml.safe_load(TEST_CONFIG.read_text())["experiments"]["line"]
+    # constant: none + l2×2 strengths; inverse_sqrt: 2 decay rates × (none + 2) — times 2 seeds
+    n_line = (3 + 2 * 3) * len(line["seeds"]) * len(line["learning_rate"])
+    assert len(runs[runs["experiment"] == "line"]) == n_line
+    for column in [
+        "experiment", "dataset", "model", "optimizer", "schedule", "decay_rate", "learning_rate",
+        "regularization", "strength", "seed", "epochs", "batch_size", "train_loss", "test_mse",
+        "test_accuracy", "test_loss", "weight_norm", "diverged", "diverged_epoch", "kernel", "bias",
+    ]:  # fmt: skip
+        assert column in runs, column
+    line_runs = runs[runs["experiment"] == "line"]
+    assert line_runs.loc[line_runs["learning_rate"] == 3.0, "diverged"].all()
+    assert not line_runs.loc[line_runs["learning_rate"] < 1, "diverged"].any()
+    summary = pd.read_csv(study / "results/tables/summary.csv")
+    assert summary.groupby("experiment")["best"].sum().tolist() == [1, 1]
+    figures = ["fit", "learning_curves", "learning_rates", "strength_curves", "heatmap"]
+    for figure in [f"line/{name}" for name in figures] + ["net/heatmap"]:
+        for ext in ("png", "svg"):
+            assert (study / f"results/figures/{figure}.{ext}").stat().st_size > 5000
+    report = (study / "results/report.html").read_text(errors="replace")
+    assert "heatmap" in report and "strength_curves" in report
+
+
+def test_runs_table_agrees_with_the_engine_called_directly(study):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    runs = pd.read_csv(study / "results/tables/runs.csv")
+    for shard in grid.study_shards(config):
+        if shard.name != "adam-constant-decoupled":
+            continue
+        train, test = data.load_split(study / "data/blobs/split.npz")
+        direct = runner.train(shard.as_params(), train, test)
+        table = runs[(runs["experiment"] == "net") & (runs["shard"] == shard.name)]
+        np.testing.assert_allclose(
+            table["train_loss"].to_numpy(), direct.runs["train_loss"].to_numpy(), rtol=1e-6
+        )
+        engine_test_loss = direct.history.groupby("run")["test_loss"].last().to_numpy()
+        np.testing.assert_allclose(table["test_loss"].to_numpy(), engine_test_loss, rtol=1e-4)
+
+
+def test_second_run_does_nothing(study):
+    assert planned_jobs(study) == []
+
+
+def _shards_trained(workdir):
+    return sorted(
+        (w["experiment"], w["shard"]) for rule, w in planned_jobs(workdir) if rule == "train_shard"
+    )
+
+
+def test_adding_an_axis_value_retrains_only_the_shards_it_touches(study, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(study, workdir)
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["experiments"]["line"]["schedule"]["decay_rate"].append(0.5)
+    make_workdir(workdir, config)
+    assert _shards_trained(workdir) == [
+        ("line", "sgd-inverse_sqrt-l2"),
+        ("line", "sgd-inverse_sqrt-none"),
+    ]
+    rules = {rule for rule, _ in planned_jobs(workdir)}
+    assert rules == {"train_shard", "evaluate_shard", "aggregate_experiment", "aggregate_study",
+                     "figure", "all"}  # fmt: skip
+    assert all(w.get("experiment") in (None, "line") for _, w in planned_jobs(workdir))
+
+
+def test_adding_an_experiment_runs_only_its_jobs(study, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(study, workdir)
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["experiments"]["extra"] = {**config["experiments"]["line"], "figures": {}}
+    make_workdir(workdir, config)
+    jobs = planned_jobs(workdir)
+    assert {w["experiment"] for rule, w in jobs if "experiment" in w} == {"extra"}
+    assert not [rule for rule, _ in jobs if rule in ("generate_data", "split_data")]
+
+
+def test_changing_a_dataset_reruns_only_what_depends_on_it(study, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(study, workdir)
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["datasets"]["blobs"]["noise"] = 0.3
+    make_workdir(workdir, config)
+    jobs = planned_jobs(workdir)
+    assert [w for rule, w in jobs if rule == "generate_data"] == [{"dataset": "blobs"}]
+    assert {w["experiment"] for rule, w in jobs if rule == "train_shard"} == {"net"}
+
+
+def test_training_jobs_ask_for_their_threads(tmp_path):
+    output = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "8").stdout
+    for block in re.split(r"\n(?=rule )", output):
+        if block.startswith("rule train_shard:"):
+            threads = re.search(r"threads: (\d+)", block)
+            # Snakemake leaves out "threads: 1"
+            assert (int(threads.group(1)) if threads else 1) == (
+                2 if "experiment=net" in block else 1
+            )
+
+
+def test_the_engine_runs_with_exactly_the_threads_it_is_given():
+    code = (
+        "from decaylab import data, runner\n"
+        "import tensorflow as tf\n"
+        "train, test = data.split_dataset(data.linear())\n"
+        "shard = {'model': {'kind': 'linear'}, 'optimizer': 'sgd', 'schedule': 'constant',\n"
+        "         'regularization': 'none', 'epochs': 2, 'batch_size': 32, 'runs': [{}]}\n"
+        "runner.train({**shard, **{k: 'x' for k in runner.LABELS if k not in shard}}, train, test,"
+        " threads=3)\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["3", "3"]
+
+
+BAD_CONFIGS = [
+    (lambda c: c["experiments"]["line"].update(optimizer="lion"), "experiments.line.optimizer"),
+    (lambda c: c["experiments"]["line"].update(dataset="nowhere"), "experiments.line.dataset"),
+    (lambda c: c["experiments"]["line"].update(learning_rate=-1), "experiments.line.learning_rate"),
+    (lambda c: c["experiments"]["line"]["schedule"].update(kind="linear"), "schedule.kind"),
+    (lambda c: c["experiments"]["net"]["regularization"].update(kind=["l2", "l3"]), "kind.1"),
+    (lambda c: c["experiments"]["net"].update(model={"kind": "tree"}), "experiments.net.model"),
+    (lambda c: c["experiments"]["line"].update(epoch=3), "experiments.line"),
+    (lambda c: c["datasets"]["blobs"].update(generator="circles"), "datasets.blobs.generator"),
+    (lambda c: c["datasets"]["blobs"]["split"].update(test_fraction=1.5), "test_fraction"),
+    (lambda c: c["experiments"]["line"]["regularization"].update(strength=-0.1), "strength"),
+]
+
+
+@pytest.mark.parametrize("edit, key", BAD_CONFIGS, ids=[key for _, key in BAD_CONFIGS])
+def test_bad_config_fails_before_any_job_with_a_message_naming_the_key(tmp_path, edit, key):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    edit(config)
+    workdir = make_workdir(tmp_path, config)
+    result = snakemake(workdir, "--cores", "1", check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "invalid config" in message and key in message, message[-2000:]
+    assert not (workdir / "results").exists() and not (workdir / "data").exists()
+
+
+def test_lint_is_clean():
+    result = snakemake(REPO, "--lint", check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_default_config_plans_the_full_study(tmp_path):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    workdir = make_workdir(tmp_path, config)
+    trained = _shards_trained(workdir)
+    expected = sorted((s.experiment, s.name) for s in grid.study_shards(config))
+    assert trained == expected and len(expected) == 19
