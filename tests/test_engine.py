@@ -6,7 +6,7 @@ import pytest
 from conftest import relative_error
 from sklearn.linear_model import Ridge
 
-from decaylab import models
+from decaylab import backend, models
 from decaylab.engine import ShardConfig, train_shard
 
 
@@ -205,3 +205,17 @@ def test_bad_input_names_the_field(article, config, runs, field):
         if "model" in config:
             config = {**config, "model": models.ModelSpec(**config["model"])}
         train_shard(train, test, ShardConfig(**config), runs)
+
+
+def test_the_device_is_recorded_and_a_missing_gpu_is_an_error(article):
+    train, test = article
+    config = ShardConfig(epochs=2)
+    result = train_shard(train, test, config, [{}], device="auto")
+    if backend.gpu_names():
+        assert result.device == f"{backend.NAME}:{backend.gpu_names()[0]}"
+        assert train_shard(train, test, config, [{}], device="gpu").device == result.device
+    else:
+        assert result.device == f"{backend.NAME}:cpu"
+        with pytest.raises(RuntimeError, match="device: gpu was asked for"):
+            train_shard(train, test, config, [{}], device="gpu")
+    assert train_shard(train, test, config, [{}], device="cpu").device == f"{backend.NAME}:cpu"

@@ -55,7 +55,12 @@ if NAME == "tensorflow":
                 ) from None
 
     def gpu_names() -> list[str]:
-        return [d.name for d in tf.config.list_logical_devices("GPU")]
+        """Readable names of the visible GPUs."""
+        names = []
+        for gpu in tf.config.list_physical_devices("GPU"):
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(f"{details.get('device_name', 'GPU')} ({gpu.name})")
+        return names
 
     def device_scope(device: str):
         """Place the computation on ``/GPU:0`` or ``/CPU:0``."""
@@ -63,6 +68,9 @@ if NAME == "tensorflow":
 
 else:
     import jax
+
+    # float64 shards (the oracle tests) need 64-bit arrays, which JAX leaves off by default
+    jax.config.update("jax_enable_x64", True)
 
     def value_and_grad(fn):
         """``fn(params, *args) -> (loss, aux)`` ↦ ``(params, *args) -> ((loss, aux), grads)``."""
@@ -80,8 +88,9 @@ else:
         )
 
     def gpu_names() -> list[str]:
+        """Readable names of the visible GPUs."""
         try:
-            return [str(d) for d in jax.devices("gpu")]
+            return [f"{d.device_kind} ({d})" for d in jax.devices("gpu")]
         except RuntimeError:
             return []
 

@@ -22,6 +22,7 @@ A run whose loss or parameters become non-finite is frozen at its last finite st
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -166,12 +167,13 @@ def train_shard(
     config: ShardConfig,
     runs,
     threads: int | None = None,
-    device: str = "cpu",
+    device: str = "auto",
 ) -> ShardResult:
     """Train every run of ``runs`` (a list of dicts or a DataFrame of hyper-parameters).
 
     ``threads`` sets the CPU threads of the backend (a Snakemake job passes its ``threads``);
-    ``device`` is ``cpu``, ``gpu`` (an error without a GPU) or ``auto``.
+    ``device`` is ``cpu``, ``gpu`` (an error without a GPU) or ``auto`` (a GPU when one is
+    visible). The compiled loop is kept for later shards of the same shape and settings.
     """
     if threads is not None:
         backend.set_threads(int(threads))
@@ -199,7 +201,7 @@ def train_shard(
     started = time.perf_counter()
     with backend.device_scope(placed_on):
         hp = {name: ops.convert_to_tensor(v.astype(dtype)) for name, v in hp_values.items()}
-        step = backend.compile(_build_loop(config, train.task, n_train, x_train.shape[1], n_out))
+        step = _compiled_loop(config, train.task, n_train, x_train.shape[1], n_out, placed_on)
         outputs = step(
             [ops.convert_to_tensor(p) for p in params0],
             hp,
@@ -263,6 +265,14 @@ def penalty(kind: str, params, strength):
     if kind == "l1":
         return strength * models.abs_norm(params)
     return ops.zeros_like(strength)
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_loop(
+    config: ShardConfig, task: str, n_train: int, n_in: int, n_out: int, device: str
+):
+    """The compiled training loop of a shard; ``device`` only keys the cache (placement)."""
+    return backend.compile(_build_loop(config, task, n_train, n_in, n_out))
 
 
 def _build_loop(config: ShardConfig, task: str, n_train: int, n_in: int, n_out: int):
@@ -356,7 +366,7 @@ def _build_loop(config: ShardConfig, task: str, n_train: int, n_in: int, n_out: 
                 )
             still_active = ops.logical_and(active, finite)
             newly_diverged = ops.logical_and(active, ops.logical_not(finite))
-            diverged_epoch = ops.where(newly_diverged, epoch, diverged_epoch)
+            diverged_epoch = ops.where(newly_diverged, ops.cast(epoch, "int32"), diverged_epoch)
 
             def keep(new, old):
                 return ops.where(transforms.per_run(still_active, old), new, old)

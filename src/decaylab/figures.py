@@ -211,7 +211,7 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
     figure, axes = plt.subplots(
         len(rows),
         len(cols),
-        figsize=(1.8 + 0.85 * n_x * len(cols), 1.0 + 0.5 * n_y * len(rows)),
+        figsize=(2.0 + 0.85 * n_x * len(cols), 1.6 + 0.6 * n_y * len(rows)),
         squeeze=False,
         layout="constrained",
     )
@@ -262,7 +262,11 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
             ax.tick_params(axis="both", labelsize=8, rotation=0)
             ax.set_xlabel(label(x) if i == len(rows) - 1 else "")
             ax.set_ylabel(label(y) if j == 0 else "")
-            ax.set_title(" · ".join(str(v) for v in (row, col) if v), fontsize=9)
+            averaged = [a for a in varying(panel, AXES) if a not in (x, y, "seed")]
+            title = " · ".join(str(v) for v in (row, col) if v)
+            if averaged:
+                title += f"\n(mean over {', '.join(averaged)})"
+            ax.set_title(title, fontsize=9)
     colour_label = f"{label(primary)} ({'higher' if higher_is_better else 'lower'} is better)"
     figure.colorbar(
         plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=colour_label, shrink=0.8

@@ -113,6 +113,7 @@ def shards(name: str, experiment: dict) -> list[Shard]:
             "shuffle": experiment.get("shuffle", False),
             "history_stride": experiment.get("history_stride", 1),
             "device": experiment.get("device", "cpu"),
+            "backend": experiment.get("backend"),
         }
         shard_name = "-".join(
             [

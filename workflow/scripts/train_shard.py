@@ -4,6 +4,8 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if snakemake.params.shard.get("backend"):  # before Keras is imported
+    os.environ["KERAS_BACKEND"] = snakemake.params.shard["backend"]
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
