@@ -60,16 +60,20 @@ def main():
         f"{len(train.y)} rows, {args.epochs} epochs, batch {args.batch_size}, Adam + l2; "
         f"backend {backend.NAME}, {os.cpu_count()} CPU cores"
     )
-    print("| device | first call, s (with compile) | second call, s | ms per run | median test MSE |")
+    print(
+        "| device | first call, s (with compile) | second call, s | ms per run | median test MSE |"
+    )
     print("|---|---:|---:|---:|---:|")
-    for name, (description, times, mse) in rows.items():
+    for description, times, mse in rows.values():
         print(
             f"| {description} | {times[0]:.2f} | {times[1]:.3f} | "
             f"{1000 * times[1] / args.runs:.2f} | {mse:.4g} |"
         )
     if "gpu" in rows:
         cpu, gpu = rows["cpu"][1], rows["gpu"][1]
-        print(f"\nCPU/GPU: {cpu[1] / gpu[1]:.1f}× steady state, {cpu[0] / gpu[0]:.1f}× with compile")
+        print(
+            f"\nCPU/GPU: {cpu[1] / gpu[1]:.1f}× steady state, {cpu[0] / gpu[0]:.1f}× with compile"
+        )
     else:
         print("\nno GPU visible: CPU only")
 

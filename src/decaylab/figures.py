@@ -208,6 +208,10 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
         norm = Normalize(*(np.percentile(finite, [0, 100]) if len(finite) else (0, 1)))
     cmap = "viridis" if higher_is_better else "viridis_r"
     n_x, n_y = summary[x].nunique(dropna=False), summary[y].nunique(dropna=False)
+    shown = summary[column]
+    overall_best = None
+    if shown.notna().any():
+        overall_best = shown.idxmax() if higher_is_better else shown.idxmin()
     figure, axes = plt.subplots(
         len(rows),
         len(cols),
@@ -255,7 +259,7 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
                 best = np.nanargmax(flat) if higher_is_better else np.nanargmin(flat)
                 r, c = np.unravel_index(best, flat.shape)
                 ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="black", lw=2.5))
-            for best in panel.index[panel["best"]]:
+            for best in panel.index[panel.index == overall_best]:
                 r = y_order.index(panel.loc[best, "_y"])
                 c = x_order.index(panel.loc[best, "_x"])
                 ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="red", lw=3.5))

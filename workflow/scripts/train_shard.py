@@ -15,7 +15,9 @@ from decaylab import data, runner  # noqa: E402
 
 shard = snakemake.params.shard
 train, test = data.load_split(snakemake.input.split)
-print(f"training {shard['experiment']}/{shard['shard']}: {len(shard['runs'])} runs", file=sys.stderr)
+print(
+    f"training {shard['experiment']}/{shard['shard']}: {len(shard['runs'])} runs", file=sys.stderr
+)
 result = runner.train(shard, train, test, threads=snakemake.threads)
 np.savez(snakemake.output.trained, *result.params)
 result.runs.to_csv(snakemake.output.training, index=False)
