@@ -21,6 +21,17 @@ SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
 EXPERIMENTS = list(config["experiments"])
 
 
+# cheap jobs run where Snakemake runs, also when the others go to a cluster
+localrules:
+    all,
+    generate_data,
+    split_data,
+    evaluate_shard,
+    aggregate_experiment,
+    aggregate_study,
+    figure,
+
+
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     experiment=r"[A-Za-z0-9_]+",
