@@ -8,30 +8,24 @@ import pytest  # noqa: E402
 from decaylab import data  # noqa: E402
 
 
-def split_dataset(dataset, **options):
-    """(train, test) Datasets of ``dataset`` split with ``options``."""
-    rows = data.split(dataset, **options)
-    return tuple(
-        data.Dataset(dataset.x[r], dataset.y[r], dataset.task) for r in (rows.train, rows.test)
-    )
-
-
 @pytest.fixture(scope="session")
 def article():
     """The article's data and its 80/20 split."""
-    return split_dataset(data.linear())
+    return data.split_dataset(data.linear())
 
 
 @pytest.fixture(scope="session")
 def small_regression():
     """40 training rows of a 3-feature linear problem: batches of 16 leave a partial batch."""
     dataset = data.linear(n=50, n_features=3, slope=0.7, intercept=-0.3, noise=0.5, seed=3)
-    return split_dataset(dataset, test_fraction=0.2)
+    return data.split_dataset(dataset, test_fraction=0.2)
 
 
 @pytest.fixture(scope="session")
 def moons():
-    return split_dataset(data.moons(n=120, noise=0.2, seed=1), shuffle=True, seed=0, stratify=True)
+    return data.split_dataset(
+        data.moons(n=120, noise=0.2, seed=1), shuffle=True, seed=0, stratify=True
+    )
 
 
 def relative_error(actual, expected):

@@ -193,6 +193,7 @@ BAD_CONFIGS = [
     (lambda c: c["datasets"]["blobs"].update(generator="circles"), "datasets.blobs.generator"),
     (lambda c: c["datasets"]["blobs"]["split"].update(test_fraction=1.5), "test_fraction"),
     (lambda c: c["experiments"]["line"]["regularization"].update(strength=-0.1), "strength"),
+    (lambda c: c["experiments"]["net"].update(learning_rate=[0.1, 0.1]), "net.learning_rate"),
 ]
 
 

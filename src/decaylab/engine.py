@@ -156,7 +156,7 @@ def resolve_runs(config: ShardConfig, runs) -> dict[str, np.ndarray]:
                 raise ValueError(f"run {index}: {name} must be {allowed}, got {value!r}")
     if config.schedule == "exponential_per_epoch":
         _check_each(resolved, "decay_rate", lambda v: v < 1, "in [0, 1) for exponential_per_epoch")
-    if config.schedule in ("exponential",):
+    if config.schedule == "exponential":
         _check_each(resolved, "decay_rate", lambda v: v > 0, "> 0 for exponential")
     return {name: np.asarray(values) for name, values in resolved.items()}
 

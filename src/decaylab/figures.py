@@ -60,6 +60,7 @@ def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset)
     diverged = runs.loc[runs["diverged"], ["shard", "run"]]
     first_seed = first_seed.merge(diverged, how="left", indicator=True)
     first_seed = first_seed[first_seed["_merge"] == "left_only"].drop(columns="_merge")
+    first_seed["line"] = first_seed["shard"] + "/" + first_seed["run"].astype(str)
     hue = next(
         iter(varying(first_seed, ["strength", "schedule", "learning_rate", "decay_rate"])), None
     )
@@ -73,7 +74,7 @@ def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset)
     for ax, value in zip(axes[0], panel_values, strict=True):
         subset = first_seed if value is None else first_seed[first_seed[panels[0]] == value]
         if hue is not None and subset[hue].isna().all():
-            for _, line in subset.groupby("run"):
+            for _, line in subset.groupby("line"):
                 ax.plot(line["x"], line["prediction"], color="black", lw=1.5)
             ax.plot([], [], color="black", label=f"{hue}: n/a")
             subset = subset.iloc[:0]
@@ -86,7 +87,7 @@ def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset)
             style="regularization"
             if not panels and "regularization" in varying(subset, ["regularization"])
             else None,
-            units="run" if hue is None else None,
+            units="line" if hue is None else None,
             estimator=None if hue is None else "mean",
             palette=palette if hue else None,
             hue_norm=LogNorm() if hue == "strength" and (subset[hue] > 0).all() else None,
