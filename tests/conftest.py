@@ -31,3 +31,8 @@ def moons():
 def relative_error(actual, expected):
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     return np.max(np.abs(actual - expected) / np.maximum(np.abs(expected), 1e-12))
+
+
+def weights(params):
+    """Stacked parameters as Keras's ``get_weights`` orders them: kernel, bias, kernel, …"""
+    return [layer[name] for layer in params for name in ("kernel", "bias")]

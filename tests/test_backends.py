@@ -8,13 +8,20 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import weights
 
 from decaylab import data, models
 from decaylab.engine import ShardConfig, train_shard
 
 HERE = Path(__file__).parent
 OTHER = {"tensorflow": "jax", "jax": "tensorflow"}[keras.backend.backend()]
-ORACLE_SUITE = ["test_engine.py", "test_schedules.py", "test_keras_parity.py"]
+ORACLE_SUITE = [
+    "test_engine.py",
+    "test_schedules.py",
+    "test_keras_parity.py",
+    "test_numpy_oracle.py",
+    "test_resume.py",
+]
 
 SHARD = ShardConfig(
     model=models.ModelSpec(kind="mlp", hidden=(16, 8), activation="tanh"),
@@ -45,7 +52,7 @@ def other_backend_env():
 
 def train_reference():
     train, test = data.split_dataset(data.moons(n=96, seed=2), shuffle=True, stratify=True)
-    return train_shard(train, test, SHARD, RUNS, device="cpu").params
+    return weights(train_shard(train, test, SHARD, RUNS, device="cpu").params)
 
 
 @pytest.mark.skipif(

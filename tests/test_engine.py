@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import relative_error
+from conftest import relative_error, weights
 from sklearn.linear_model import Ridge
 
 from decaylab import backend, models
@@ -32,7 +32,7 @@ def test_reported_metrics_are_those_of_the_learned_parameters(moons):
     spec = models.ModelSpec(kind="mlp", hidden=(8,), activation="tanh")
     config = ShardConfig(model=spec, optimizer="adam", epochs=20, batch_size=16, shuffle=True)
     result = train_shard(train, test, config, [{"learning_rate": 0.01, "seed": 3}])
-    w1, b1, w2, b2 = (p[0].astype(float) for p in result.params)
+    w1, b1, w2, b2 = (p[0].astype(float) for p in weights(result.params))
     logits = np.tanh(test.x @ w1 + b1) @ w2 + b2
     log_prob = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     run = result.runs.iloc[0]
@@ -56,7 +56,7 @@ def test_sgd_l2_and_decoupled_lr_give_the_same_trajectory(small_regression):
     np.testing.assert_allclose(
         results[0].history["weight_norm"], results[1].history["weight_norm"], rtol=1e-5
     )
-    for a, b in zip(results[0].params, results[1].params, strict=True):
+    for a, b in zip(weights(results[0].params), weights(results[1].params), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
@@ -84,7 +84,7 @@ def test_decoupled_is_scaled_by_the_schedule_multiplier_only(small_regression):
             optimizer="adam", epochs=10, batch_size=16, schedule="cosine", regularization=kind
         )
         hp = {"learning_rate": 0.02, "decay_steps": 30, "strength": strength}
-        return train_shard(train, test, config, [hp]).params
+        return weights(train_shard(train, test, config, [hp]).params)
 
     for a, b in zip(run("decoupled", 0.02 * 5.0), run("decoupled_lr", 5.0), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
@@ -125,7 +125,10 @@ def test_a_shard_equals_its_runs_trained_alone_in_any_order(moons):
     for k, run in enumerate(GRID_RUNS):
         alone = _mlp_shard(moons, [run])
         for stacked, reversed_stacked, single in zip(
-            together.params, reversed_order.params, alone.params, strict=True
+            weights(together.params),
+            weights(reversed_order.params),
+            weights(alone.params),
+            strict=True,
         ):
             np.testing.assert_allclose(stacked[k], single[0], rtol=1e-6, atol=1e-6)
             np.testing.assert_allclose(stacked[k], reversed_stacked[-1 - k], rtol=1e-6, atol=1e-6)
@@ -140,7 +143,7 @@ def test_a_shard_equals_its_runs_trained_alone_in_any_order(moons):
 
 def test_the_same_shard_twice_is_bit_identical(moons):
     first, second = _mlp_shard(moons, GRID_RUNS), _mlp_shard(moons, GRID_RUNS)
-    for a, b in zip(first.params, second.params, strict=True):
+    for a, b in zip(weights(first.params), weights(second.params), strict=True):
         assert np.array_equal(a, b)
     pd.testing.assert_frame_equal(first.runs, second.runs)
     pd.testing.assert_frame_equal(first.history, second.history)
@@ -154,10 +157,10 @@ def test_a_diverging_run_is_frozen_and_leaves_the_others_alone(article):
     shard = train_shard(train, test, config, [sane[0], wild, sane[1]])
     assert shard.runs["diverged"].tolist() == [False, True, False]
     assert 0 <= shard.runs["diverged_epoch"][1] < 200
-    assert all(np.isfinite(p[1]).all() for p in shard.params)
+    assert all(np.isfinite(p[1]).all() for p in weights(shard.params))
     for k, run in zip((0, 2), sane, strict=True):
         alone = train_shard(train, test, config, [run])
-        for stacked, single in zip(shard.params, alone.params, strict=True):
+        for stacked, single in zip(weights(shard.params), weights(alone.params), strict=True):
             np.testing.assert_allclose(stacked[k], single[0], rtol=1e-6)
         assert shard.runs["test_mse"][k] == pytest.approx(alone.runs["test_mse"][0], rel=1e-6)
 

@@ -1,4 +1,4 @@
-"""The only backend-specific code: gradients, compilation, threads and device placement.
+"""The only backend-specific code: gradients, compilation and its cache, threads, devices.
 
 Everything else in decaylab is written with ``keras.ops`` and runs under the backend Keras was
 started with (``KERAS_BACKEND``: ``tensorflow``, the default, or ``jax``).
@@ -6,7 +6,10 @@ started with (``KERAS_BACKEND``: ``tensorflow``, the default, or ``jax``).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
+from pathlib import Path
 
 import keras
 
@@ -14,8 +17,38 @@ NAME = keras.backend.backend()
 SUPPORTED = ("tensorflow", "jax")
 if NAME not in SUPPORTED:
     raise ImportError(f"KERAS_BACKEND must be one of {list(SUPPORTED)}, got {NAME!r}")
+CACHE_VARIABLE = "DECAYLAB_COMPILATION_CACHE"
+"""Environment variable naming the folder of the persistent compilation cache (unset: none)."""
+
+
+def _machine_key() -> str:
+    """A digest of this machine's CPU features: executables compiled for one CPU can crash
+    (SIGILL) on another, so each kind of machine on a shared file system gets its own cache."""
+    try:
+        flags = next(
+            line
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("flags")
+        )
+    except (OSError, StopIteration):
+        flags = platform.processor()
+    return hashlib.sha256(f"{platform.machine()} {flags}".encode()).hexdigest()[:12]
+
+
+def compilation_cache() -> Path | None:
+    """The folder of this backend's persistent compilation cache on this kind of machine."""
+    root = os.environ.get(CACHE_VARIABLE)
+    if not root:
+        return None
+    return Path(root).resolve() / f"{NAME}-{keras.__version__}-{_machine_key()}"
+
 
 if NAME == "tensorflow":
+    if compilation_cache() is not None:  # read by TensorFlow when it starts XLA
+        os.environ["TF_XLA_FLAGS"] = (
+            os.environ.get("TF_XLA_FLAGS", "")
+            + f" --tf_xla_persistent_cache_directory={compilation_cache()}"
+        ).strip()
     import tensorflow as tf
 
     def value_and_grad(fn):
@@ -31,7 +64,7 @@ if NAME == "tensorflow":
 
     def compile(fn):  # noqa: A001 - the backend's compile step
         """One XLA-compiled graph (``tf.function(jit_compile=True)``)."""
-        return tf.function(fn, jit_compile=True)
+        return tf.function(fn, jit_compile=True, autograph=False)
 
     def set_threads(threads: int) -> None:
         """Use ``threads`` CPU threads for TensorFlow's intra- and inter-op pools."""
@@ -71,6 +104,10 @@ else:
 
     # float64 shards (the oracle tests) need 64-bit arrays, which JAX leaves off by default
     jax.config.update("jax_enable_x64", True)
+    if compilation_cache() is not None:
+        jax.config.update("jax_compilation_cache_dir", str(compilation_cache()))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
     def value_and_grad(fn):
         """``fn(params, *args) -> (loss, aux)`` ↦ ``(params, *args) -> ((loss, aux), grads)``."""

@@ -16,11 +16,42 @@ CLASSIFICATION = "classification"
 
 @dataclass(frozen=True)
 class Dataset:
-    """Features ``x``, targets ``y`` and the task they pose."""
+    """Features ``x`` ``(n, d)``, targets ``y`` and the task they pose.
+
+    Regression targets are ``(n, m)`` (a 1-d ``y`` is taken as one output, ``(n, 1)``);
+    classification targets are ``(n,)`` integer labels ``0 … C−1``. Anything else is refused.
+    """
 
     x: np.ndarray
     y: np.ndarray
     task: str
+
+    def __post_init__(self):
+        if self.task not in (REGRESSION, CLASSIFICATION):
+            raise ValueError(
+                f"task must be {REGRESSION!r} or {CLASSIFICATION!r}, got {self.task!r}"
+            )
+        x, y = np.asarray(self.x), np.asarray(self.y)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.ndim != 2:
+            raise ValueError(f"x must be (rows, features), got shape {x.shape}")
+        if self.task == REGRESSION:
+            y = y.reshape(len(y), -1) if y.ndim == 1 else y
+            if y.ndim != 2:
+                raise ValueError(f"regression y must be (rows,) or (rows, outputs), got {y.shape}")
+        else:
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]
+            if y.ndim != 1 or not np.all(np.asarray(y) == np.round(y)) or (len(y) and y.min() < 0):
+                raise ValueError(
+                    f"classification y must be (rows,) labels 0, 1, …, got shape {y.shape}"
+                )
+            y = y.astype(np.int64)
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
 
     @property
     def n_classes(self) -> int:
@@ -125,6 +156,28 @@ def spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int = 0)
 
 
 GENERATORS = {"linear": linear, "sine": sine, "moons": moons, "spirals": spirals}
+
+
+def from_frame(frame, target: str, features=None, task: str | None = None) -> Dataset:
+    """A data set from a pandas DataFrame: ``target`` column as y, ``features`` (default: all
+    other columns) as x. ``task`` defaults to classification for integer or text targets
+    (labels encoded in sorted order), regression otherwise.
+    """
+    if target not in frame:
+        raise ValueError(f"target column {target!r} not found; columns: {list(frame.columns)}")
+    features = [c for c in frame.columns if c != target] if features is None else list(features)
+    missing = [c for c in features if c not in frame]
+    if missing:
+        raise ValueError(f"feature column {missing[0]!r} not found; columns: {list(frame.columns)}")
+    labels = frame[target]
+    if task is None:
+        numeric_float = labels.dtype.kind == "f"
+        task = REGRESSION if numeric_float else CLASSIFICATION
+    if task == CLASSIFICATION:
+        _, y = np.unique(labels.to_numpy(), return_inverse=True)
+    else:
+        y = labels.to_numpy(dtype=float)
+    return Dataset(frame[features].to_numpy(dtype=float), y, task)
 
 
 def generate(generator: str, **options) -> Dataset:

@@ -1,10 +1,16 @@
-"""The engine: trains a shard of K runs in one compiled loop.
+"""The engine: trains a shard of K runs in compiled chunks of epochs.
 
-A *shard* is a set of runs that share everything that changes the computation's shape or code
-(data, model, optimizer, schedule and regularization kinds, epochs, batch size, shuffling): a
-:class:`ShardConfig`. Its runs differ only in numbers (learning rate, decay rate, strength,
-momentum or betas, seed …), which become a leading axis K of every parameter and
-hyper-parameter tensor, so one compiled loop (all epochs and mini-batches) trains them all.
+A *shard* is a set of runs that share everything that changes the computation's shapes or the
+optimizer's state (data, model, optimizer, epochs, batch size, shuffling, dtype): a
+:class:`ShardConfig`. Everything else is per run: the numbers (learning rate, decay rate,
+strength, momentum or betas, seed …) are a leading axis K of every parameter and
+hyper-parameter tensor, and the schedule and regularization kinds are per-run indices (every
+kind present in the shard is computed and each run selects its own, which costs next to nothing).
+
+Training runs in *chunks*: one compiled call trains up to ``capacity`` epochs; between calls,
+Python reports progress, honours a stop request and writes an atomic checkpoint from which a
+later call resumes bit-identically. The mini-batch order is drawn per chunk, so memory does not
+grow with the number of epochs.
 
 Conventions (the same everywhere in decaylab):
 
@@ -23,21 +29,23 @@ A run whose loss or parameters become non-finite is frozen at its last finite st
 from __future__ import annotations
 
 import functools
-import math
+import hashlib
+import json
+import os
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
 
-import keras
 import numpy as np
 import pandas as pd
-from keras import ops
+from keras import ops, tree
 
-from decaylab import backend, models, transforms
+from decaylab import backend, models, registry, transforms
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.schedules import SCHEDULES
 
-REGULARIZATIONS = ("none", "l2", "l1", "decoupled_lr", "decoupled")
-OPTIMIZERS = tuple(transforms.OPTIMIZERS)
 HISTORY_COLUMNS = (
     "epoch",
     "train_loss",
@@ -46,38 +54,20 @@ HISTORY_COLUMNS = (
     "scheduled_learning_rate",
     "weight_norm",
 )
-
-
-def _in_unit_interval(value):
-    return 0 <= value < 1
-
-
-#: name: (default, test, what is allowed). ``momentum`` defaults by optimizer (see below).
-HYPERPARAMETERS = {
-    "learning_rate": (0.01, lambda v: v > 0, "> 0"),
-    "decay_rate": (0.0, lambda v: v >= 0, ">= 0"),
-    "decay_steps": (1000.0, lambda v: v > 0, "> 0"),
-    "alpha": (0.0, lambda v: 0 <= v <= 1, "in [0, 1]"),
-    "power": (1.0, lambda v: v > 0, "> 0"),
-    "end_learning_rate": (0.0001, lambda v: v >= 0, ">= 0"),
-    "warmup_steps": (0.0, lambda v: v >= 0, ">= 0"),
-    "t_mul": (2.0, lambda v: v > 0, "> 0"),
-    "m_mul": (1.0, lambda v: v > 0, "> 0"),
-    "strength": (0.0, lambda v: v >= 0, ">= 0"),
-    "momentum": (0.0, _in_unit_interval, "in [0, 1)"),
-    "beta_1": (0.9, _in_unit_interval, "in [0, 1)"),
-    "beta_2": (0.999, _in_unit_interval, "in [0, 1)"),
-    "rho": (0.9, _in_unit_interval, "in [0, 1)"),
-    "epsilon": (1e-7, lambda v: v > 0, "> 0"),
-    "initial_accumulator_value": (0.1, lambda v: v >= 0, ">= 0"),
-    "seed": (0, lambda v: float(v).is_integer() and v >= 0, "an integer >= 0"),
-}
-DEFAULT_MOMENTUM = {"momentum": 0.9}
+ORDER_BUDGET_BYTES = 32 * 2**20
+"""Most memory one chunk's mini-batch order (and its history records) may take."""
+MAX_CHUNK_EPOCHS = 1024
+CHECKPOINT_FORMAT = 1
 
 
 @dataclass(frozen=True)
 class ShardConfig:
-    """Everything the runs of one shard share."""
+    """Everything the runs of one shard share.
+
+    ``schedule`` and ``regularization`` are the kinds of the runs that do not name their own;
+    ``staircase``, ``cycle``, ``boundaries`` and ``factors`` are the schedules' shard-wide
+    options (see ``registry.SCHEDULES``).
+    """
 
     model: models.ModelSpec = field(default_factory=models.ModelSpec)
     optimizer: str = "sgd"
@@ -95,70 +85,150 @@ class ShardConfig:
     dtype: str = "float32"
 
     def __post_init__(self):
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("schedule", self.schedule, tuple(SCHEDULES))
-        _check_choice("regularization", self.regularization, REGULARIZATIONS)
+        _check_choice("optimizer", self.optimizer, registry.OPTIMIZERS)
+        _check_choice("schedule", self.schedule, registry.SCHEDULES)
+        _check_choice("regularization", self.regularization, registry.REGULARIZATIONS)
         _check_choice("dtype", self.dtype, ("float32", "float64"))
         for name in ("epochs", "batch_size", "history_stride"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.schedule == "piecewise":
-            if len(self.factors) != len(self.boundaries) + 1 or not self.boundaries:
-                raise ValueError(
-                    "piecewise needs boundaries (increasing steps) and one more factor than "
-                    f"boundaries, got boundaries={list(self.boundaries)}, "
-                    f"factors={list(self.factors)}"
-                )
-            if list(self.boundaries) != sorted(set(self.boundaries)):
-                raise ValueError(
-                    f"boundaries must be strictly increasing, got {list(self.boundaries)}"
-                )
+
+    def check_piecewise(self):
+        """``piecewise`` needs increasing boundaries and one more factor than boundaries."""
+        if len(self.factors) != len(self.boundaries) + 1 or not self.boundaries:
+            raise ValueError(
+                "piecewise needs boundaries (increasing steps) and one more factor than "
+                f"boundaries, got boundaries={list(self.boundaries)}, "
+                f"factors={list(self.factors)}"
+            )
+        if list(self.boundaries) != sorted(set(self.boundaries)):
+            raise ValueError(f"boundaries must be strictly increasing, got {list(self.boundaries)}")
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The per-run values of a shard: ``hp`` name → ``(K,)`` numbers, kinds by name."""
+
+    hp: dict[str, np.ndarray]
+    schedule: tuple[str, ...]
+    regularization: tuple[str, ...]
+
+    def __len__(self):
+        return len(self.schedule)
+
+    def kinds(self, which: str) -> tuple[str, ...]:
+        """The distinct kinds of ``schedule`` or ``regularization`` in registry order."""
+        present = set(getattr(self, which))
+        return tuple(k for k in registry.PER_RUN_KINDS[which] if k in present)
+
+    def indices(self, which: str) -> np.ndarray:
+        """Each run's kind as an index into :meth:`kinds`."""
+        kinds = self.kinds(which)
+        return np.array([kinds.index(k) for k in getattr(self, which)], dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a shard stands after a chunk."""
+
+    epoch: int
+    epochs: int
+    diverged: int
+    runs: int
+    best_train_loss: float
+    elapsed: float
+    resumed_from: int
+
+    @property
+    def eta(self) -> float:
+        """Seconds left at the pace of the epochs trained in this call."""
+        done = self.epoch - self.resumed_from
+        return self.elapsed / done * (self.epochs - self.epoch) if done > 0 else float("nan")
 
 
 @dataclass
 class ShardResult:
-    """One row per run (settings and metrics), a tidy history, the learned parameters."""
+    """One row per run (settings and final metrics), a tidy history, the learned parameters."""
 
     runs: pd.DataFrame
     history: pd.DataFrame
-    params: list[np.ndarray]
+    params: list[dict[str, np.ndarray]]
     device: str
     seconds: float
+    resumed_from: int = 0
 
 
-def resolve_runs(config: ShardConfig, runs) -> dict[str, np.ndarray]:
-    """Fill defaults and validate per-run hyper-parameters; return ``name -> (K,)`` arrays."""
+class Interrupted(Exception):
+    """Training stopped on request after ``epoch`` epochs (a checkpoint was written if asked)."""
+
+    def __init__(self, epoch: int, checkpoint: Path | None):
+        where = f"; checkpoint {checkpoint}" if checkpoint else ""
+        super().__init__(f"training stopped on request after epoch {epoch}{where}")
+        self.epoch = epoch
+        self.checkpoint = checkpoint
+
+
+class TrainingState(NamedTuple):
+    """What a chunk carries from one epoch to the next."""
+
+    params: Any
+    optimizer: Any
+    active: Any
+    diverged_epoch: Any
+
+
+class Data(NamedTuple):
+    x_train: Any
+    y_train: Any
+    x_test: Any
+    y_test: Any
+
+
+def resolve_runs(config: ShardConfig, runs) -> Runs:
+    """Fill defaults and validate per-run values against the registry.
+
+    Each run is a mapping of hyper-parameters (``registry.HYPERPARAMETERS``) and optionally its
+    ``schedule`` and ``regularization`` kinds (default: the config's).
+    """
     records = runs.to_dict("records") if isinstance(runs, pd.DataFrame) else list(runs)
     if not records:
         raise ValueError("a shard needs at least one run")
-    resolved = {}
-    for name, (default, _, _) in HYPERPARAMETERS.items():
-        if name == "momentum":
-            default = DEFAULT_MOMENTUM.get(config.optimizer, default)
-        resolved[name] = []
-        for record in records:
-            value = record.get(name, default)
-            resolved[name].append(default if value is None else value)
+    allowed_keys = set(registry.HYPERPARAMETERS) | set(registry.PER_RUN_KINDS)
+    hp = {name: [] for name in registry.HYPERPARAMETERS}
+    kinds = {"schedule": [], "regularization": []}
     for index, record in enumerate(records):
-        unknown = sorted(set(record) - set(HYPERPARAMETERS))
+        unknown = sorted(set(record) - allowed_keys)
         if unknown:
             raise ValueError(
                 f"run {index}: unknown hyper-parameter {unknown[0]!r}; "
-                f"allowed: {sorted(HYPERPARAMETERS)}"
+                f"allowed: {sorted(allowed_keys)}"
             )
-    for name, values in resolved.items():
-        _, test, allowed = HYPERPARAMETERS[name]
-        for index, value in enumerate(values):
+        for which, table in registry.PER_RUN_KINDS.items():
+            kind = record.get(which) or getattr(config, which)
+            _check_choice(f"run {index}: {which}", kind, table)
+            kinds[which].append(kind)
+        if kinds["schedule"][-1] == "piecewise":
+            config.check_piecewise()
+        for name in registry.HYPERPARAMETERS:
+            declared = registry.declaration(
+                name, config.optimizer, kinds["schedule"][-1], kinds["regularization"][-1]
+            )
+            value = record.get(name)
+            value = declared.default if value is None else value
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
                 raise ValueError(f"run {index}: {name} must be a number, got {value!r}")
-            if not (math.isfinite(value) and test(value)):
-                raise ValueError(f"run {index}: {name} must be {allowed}, got {value!r}")
-    if config.schedule == "exponential_per_epoch":
-        _check_each(resolved, "decay_rate", lambda v: v < 1, "in [0, 1) for exponential_per_epoch")
-    if config.schedule == "exponential":
-        _check_each(resolved, "decay_rate", lambda v: v > 0, "> 0 for exponential")
-    return {name: np.asarray(values) for name, values in resolved.items()}
+            if not declared.allows(value):
+                used_by = f" for {kinds['schedule'][-1]}" if name == "decay_rate" else ""
+                raise ValueError(
+                    f"run {index}: {name} must be {declared.allowed}{used_by}, got {value!r}"
+                )
+            hp[name].append(value)
+    return Runs(
+        hp={name: np.asarray(values) for name, values in hp.items()},
+        schedule=tuple(kinds["schedule"]),
+        regularization=tuple(kinds["regularization"]),
+    )
 
 
 def train_shard(
@@ -168,17 +238,27 @@ def train_shard(
     runs,
     threads: int | None = None,
     device: str = "auto",
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_seconds: float = 60.0,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    chunk_epochs: int | None = None,
+    target_chunk_seconds: float = 1.5,
 ) -> ShardResult:
-    """Train every run of ``runs`` (a list of dicts or a DataFrame of hyper-parameters).
+    """Train every run of ``runs`` (a list of dicts or a DataFrame of per-run values).
 
-    ``threads`` sets the CPU threads of the backend (a Snakemake job passes its ``threads``);
-    ``device`` is ``cpu``, ``gpu`` (an error without a GPU) or ``auto`` (a GPU when one is
-    visible). The compiled loop is kept for later shards of the same shape and settings.
+    ``threads`` sets the backend's CPU threads; ``device`` is ``cpu``, ``gpu`` (an error without
+    a GPU) or ``auto``. Training runs in chunks of about ``target_chunk_seconds`` (or exactly
+    ``chunk_epochs`` epochs); after each, ``on_progress`` gets a :class:`Progress`,
+    ``should_stop()`` may end training with :class:`Interrupted`, and every
+    ``checkpoint_seconds`` the state is written atomically to ``checkpoint``. A call with the
+    same arguments finds that checkpoint, resumes from it and ends bit-identical to an
+    uninterrupted run; the checkpoint is removed when the shard finishes.
     """
     if threads is not None:
         backend.set_threads(int(threads))
-    hp_values = resolve_runs(config, runs)
-    seeds = hp_values["seed"].astype(np.int64)
+    resolved = resolve_runs(config, runs)
     n_train = len(train.y)
     if config.batch_size > n_train:
         raise ValueError(
@@ -187,262 +267,500 @@ def train_shard(
     if train.task != test.task:
         raise ValueError("train and test sets pose different tasks")
     placed_on = backend.resolve_device(device)
-    dtype = config.dtype
-    spec = config.model
+    dtype, spec = config.dtype, config.model
     x_train = models.features(spec, train.x).astype(dtype)
     x_test = models.features(spec, test.x).astype(dtype)
-    y_train, y_test = _targets(train, dtype), _targets(test, dtype)
-    if train.task == CLASSIFICATION and y_test.shape[1] != y_train.shape[1]:
-        y_test = _one_hot(test.y, y_train.shape[1], dtype)
-    n_out = y_train.shape[1]
-    params0 = [p.astype(dtype) for p in models.init_params(spec, x_train.shape[1], n_out, seeds)]
-    order, mask = batch_order(n_train, config.batch_size, config.epochs, seeds, config.shuffle)
+    y_train = _targets(train, dtype, train.n_classes)
+    y_test = _targets(test, dtype, train.n_classes)
+    seeds = resolved.hp["seed"].astype(np.int64)
+    k, steps = len(resolved), -(-n_train // config.batch_size)
+    capacity = chunk_capacity(config, k, steps)
+    plan = Plan(
+        config=config,
+        task=train.task,
+        n_train=n_train,
+        schedules=resolved.kinds("schedule"),
+        regularizations=resolved.kinds("regularization"),
+        capacity=capacity,
+        device=placed_on,
+    )
+    checkpoint = Path(checkpoint) if checkpoint else None
+    fingerprint = _fingerprint(config, resolved, (x_train, y_train, x_test, y_test))
 
     started = time.perf_counter()
     with backend.device_scope(placed_on):
-        hp = {name: ops.convert_to_tensor(v.astype(dtype)) for name, v in hp_values.items()}
-        step = _compiled_loop(config, train.task, n_train, x_train.shape[1], n_out, placed_on)
-        outputs = step(
-            [ops.convert_to_tensor(p) for p in params0],
-            hp,
-            *(ops.convert_to_tensor(a) for a in (x_train, y_train, x_test, y_test)),
-            ops.convert_to_tensor(order),
-            ops.convert_to_tensor(mask.astype(dtype)),
+        hp = {name: ops.convert_to_tensor(v.astype(dtype)) for name, v in resolved.hp.items()}
+        kind_indices = {
+            which: ops.convert_to_tensor(resolved.indices(which))
+            for which in ("schedule", "regularization")
+        }
+        data = Data(*(ops.convert_to_tensor(a) for a in (x_train, y_train, x_test, y_test)))
+        params0 = models.init_params(spec, x_train.shape[1], y_train.shape[1], seeds)
+        params0 = tree.map_structure(lambda p: ops.convert_to_tensor(p.astype(dtype)), params0)
+        optimizer = make_optimizer(plan, models.decay_mask(params0))
+        state = TrainingState(
+            params0,
+            optimizer.init(params0, hp),
+            ops.ones((k,), dtype="bool"),
+            ops.full((k,), -1, dtype="int32"),
         )
-        outputs = keras.tree.map_structure(ops.convert_to_numpy, outputs)
-    seconds = time.perf_counter() - started
-    params, history, diverged_epoch = outputs
+        rngs = [np.random.RandomState(int(seed)) for seed in seeds]
+        records: list[np.ndarray] = []
+        epoch = 0
+        restored = _load_checkpoint(checkpoint, fingerprint, state) if checkpoint else None
+        if restored is not None:
+            state, epoch, records, rng_states = restored
+            for rng, rng_state in zip(rngs, rng_states, strict=True):
+                rng.set_state(rng_state)
+        resumed_from = epoch
+        chunk = _compiled_chunk(plan)
+        mask = ops.convert_to_tensor(_row_mask(n_train, config.batch_size).astype(dtype))
+        last_checkpoint = time.monotonic()
+        best = np.nan
+        n_epochs = chunk_epochs or 1
+        calls = 0
+        while epoch <= config.epochs:
+            n_epochs = min(n_epochs, capacity, config.epochs + 1 - epoch)
+            order = batch_order(n_train, config.batch_size, epoch, n_epochs, capacity, config, rngs)
+            call_started = time.perf_counter()
+            state, chunk_records = chunk(
+                state,
+                hp,
+                kind_indices,
+                data,
+                ops.convert_to_tensor(order),
+                mask,
+                ops.convert_to_tensor(np.int32(epoch)),
+                ops.convert_to_tensor(np.int32(n_epochs)),
+            )
+            chunk_records = ops.convert_to_numpy(chunk_records)[:n_epochs]
+            seconds = time.perf_counter() - call_started
+            kept = chunk_records[~np.isnan(chunk_records[:, 0, 0])]
+            records.extend(kept)
+            if len(kept):
+                best = float(np.nanmin(kept[-1][:, 1]))
+            epoch += n_epochs
+            calls += 1
+            trained = min(epoch, config.epochs)
+            if on_progress is not None:
+                active = ops.convert_to_numpy(state.active)
+                on_progress(
+                    Progress(
+                        trained,
+                        config.epochs,
+                        int((~active).sum()),
+                        k,
+                        best,
+                        time.perf_counter() - started,
+                        resumed_from,
+                    )
+                )
+            finished = epoch > config.epochs
+            stop = not finished and should_stop is not None and should_stop()
+            due = time.monotonic() - last_checkpoint >= checkpoint_seconds
+            if checkpoint and not finished and (stop or due):
+                _save_checkpoint(checkpoint, fingerprint, state, epoch, records, rngs)
+                last_checkpoint = time.monotonic()
+            if stop:
+                raise Interrupted(trained, checkpoint)
+            if chunk_epochs is None:
+                n_epochs = _next_chunk(n_epochs, seconds, calls, capacity, target_chunk_seconds)
+        params = tree.map_structure(ops.convert_to_numpy, state.params)
+        diverged_epoch = ops.convert_to_numpy(state.diverged_epoch)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    history = np.stack(records)  # (records, K, columns)
     return ShardResult(
-        runs=_runs_table(config, train.task, hp_values, params, history[:, -1], diverged_epoch),
+        runs=_runs_table(config, train.task, resolved, params, history[-1], diverged_epoch),
         history=_history_table(history),
         params=params,
         device=backend.device_description(placed_on),
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
+        resumed_from=resumed_from,
     )
 
 
-def batch_order(n: int, batch_size: int, epochs: int, seeds, shuffle: bool):
-    """Row indices of every mini-batch and the mask of real (non-padding) rows.
+@dataclass(frozen=True)
+class Plan:
+    """What the compiled chunk depends on besides its arguments' shapes."""
 
-    Returns ``order`` of shape ``(K, epochs, S, B)`` when shuffled (a fresh permutation per
-    epoch from ``RandomState(seed)`` of each run) or ``(1, 1, S, B)`` when not, with
-    ``S = ⌈n / B⌉``, and ``mask`` ``(S, B)``: 1 for a real row, 0 for the padding of the last,
-    partial mini-batch (as ``model.fit`` trains a partial last batch).
+    config: ShardConfig
+    task: str
+    n_train: int
+    schedules: tuple[str, ...]
+    regularizations: tuple[str, ...]
+    capacity: int
+    device: str
+
+    @property
+    def steps(self) -> int:
+        """Mini-batches (optimizer updates) per epoch: ``⌈n / B⌉``."""
+        return -(-self.n_train // self.config.batch_size)
+
+
+def chunk_capacity(config: ShardConfig, k: int, steps: int) -> int:
+    """Most epochs one compiled call trains: the order and records of a chunk fit the budget."""
+    per_epoch = k * len(HISTORY_COLUMNS) * 8
+    if config.shuffle:
+        per_epoch += k * steps * config.batch_size * 4
+    return int(max(1, min(config.epochs + 1, MAX_CHUNK_EPOCHS, ORDER_BUDGET_BYTES // per_epoch)))
+
+
+def batch_order(n, batch_size, first_epoch, n_epochs, capacity, config, rngs):
+    """Row indices of every mini-batch of epochs ``first_epoch … first_epoch + n_epochs − 1``.
+
+    Shuffled: ``(K, capacity, S, B)``, epoch e of run k the e-th permutation drawn from
+    ``RandomState(seed_k)`` (the generators in ``rngs`` advance one epoch per epoch trained);
+    unshuffled: ``(1, 1, S, B)``, rows in order. ``S = ⌈n / B⌉``; the last mini-batch is padded
+    with row 0, which :func:`_row_mask` masks out.
     """
     steps = -(-n // batch_size)
-    padded = steps * batch_size
-    mask = (np.arange(padded) < n).reshape(steps, batch_size)
 
     def pad(rows):
-        return np.concatenate([rows, np.zeros(padded - n, dtype=rows.dtype)]).reshape(
+        return np.concatenate([rows, np.zeros(steps * batch_size - n, dtype=rows.dtype)]).reshape(
             steps, batch_size
         )
 
-    if not shuffle:
-        return pad(np.arange(n)).astype(np.int32)[None, None], mask
-    order = np.empty((len(seeds), epochs, steps, batch_size), dtype=np.int32)
-    for k, seed in enumerate(seeds):
-        rng = np.random.RandomState(int(seed))
-        for epoch in range(epochs):
-            order[k, epoch] = pad(rng.permutation(n))
-    return order, mask
+    if not config.shuffle:
+        return pad(np.arange(n)).astype(np.int32)[None, None]
+    order = np.zeros((len(rngs), capacity, steps, batch_size), dtype=np.int32)
+    for i in range(n_epochs):
+        if first_epoch + i >= config.epochs:  # the final record-only pass trains nothing
+            break
+        for k, rng in enumerate(rngs):
+            order[k, i] = pad(rng.permutation(n))
+    return order
 
 
-def make_optimizer(config: ShardConfig, mask: list[bool]) -> transforms.Transform:
-    """The optimizer transform, followed by decoupled weight decay where asked for."""
-    parts = [transforms.OPTIMIZERS[config.optimizer](config.nesterov)]
-    if config.regularization == "decoupled_lr":
-        parts.append(transforms.add_decayed_weights("lr", mask))
-    elif config.regularization == "decoupled":
-        parts.append(transforms.add_decayed_weights("multiplier", mask))
+def _row_mask(n: int, batch_size: int) -> np.ndarray:
+    """``(S, B)``: 1 for a real row, 0 for the padding of the last, partial mini-batch."""
+    steps = -(-n // batch_size)
+    return (np.arange(steps * batch_size) < n).reshape(steps, batch_size)
+
+
+def _next_chunk(n_epochs, seconds, calls, capacity, target_seconds):
+    """Epochs for the next chunk: about ``target_seconds`` at the pace just measured.
+
+    The first call includes compilation, so the second is a short probe.
+    """
+    if calls == 1:
+        return min(capacity, 2)
+    per_epoch = max(seconds / n_epochs, 1e-6)
+    return int(np.clip(target_seconds / per_epoch, 1, min(capacity, 8 * n_epochs)))
+
+
+def make_optimizer(plan: Plan, mask) -> transforms.Transform:
+    """The optimizer transform, then decoupled weight decay where a run of the shard asks for it."""
+    parts = [transforms.OPTIMIZERS[plan.config.optimizer](plan.config.nesterov)]
+    if {"decoupled_lr", "decoupled"} & set(plan.regularizations):
+        parts.append(transforms.add_decayed_weights(mask))
     return transforms.chain(*parts)
 
 
-def penalty(kind: str, params, strength):
-    """The loss term of a regularization kind, per run: ``λ/2·Σw²`` (l2), ``λ·Σ|w|`` (l1), 0."""
-    if kind == "l2":
-        return 0.5 * strength * models.squared_norm(params)
-    if kind == "l1":
-        return strength * models.abs_norm(params)
-    return ops.zeros_like(strength)
-
-
-@functools.lru_cache(maxsize=16)
-def _compiled_loop(
-    config: ShardConfig, task: str, n_train: int, n_in: int, n_out: int, device: str
-):
-    """The compiled training loop of a shard; ``device`` only keys the cache (placement)."""
-    return backend.compile(_build_loop(config, task, n_train, n_in, n_out))
-
-
-def _build_loop(config: ShardConfig, task: str, n_train: int, n_in: int, n_out: int):
-    spec = config.model
-    schedule = SCHEDULES[config.schedule]
-    options = {
-        "staircase": config.staircase,
-        "cycle": config.cycle,
-        "boundaries": config.boundaries,
-        "factors": config.factors,
+def regularization_coefficients(plan: Plan, hp, regularization_index):
+    """Per-run ``(K,)`` λ of each regularization kind present: λ for its runs, 0 for others."""
+    return {
+        kind: ops.where(regularization_index == i, hp["strength"], ops.zeros_like(hp["strength"]))
+        for i, kind in enumerate(plan.regularizations)
+        if kind != "none"
     }
-    steps = -(-n_train // config.batch_size)
-    batch = config.batch_size
-    epochs, stride = config.epochs, config.history_stride
-    n_records = 1 + -(-epochs // stride)
-    classification = task == CLASSIFICATION
 
-    def example_losses(outputs, targets):
-        if classification:
-            return -ops.sum(targets * ops.log_softmax(outputs, axis=-1), axis=-1)
-        return 0.5 * ops.mean(ops.square(targets - outputs), axis=-1)
 
-    def objective(params, x, y, row_mask, strength):
-        per_example = example_losses(models.apply(spec, params, x), y)
-        data = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
-        per_run = data + penalty(config.regularization, params, strength)
+def penalty(params, coefficients):
+    """The loss term per run: ``λ/2·Σw²`` for ``l2`` runs plus ``λ·Σ|w|`` for ``l1`` runs."""
+    total = None
+    if "l2" in coefficients:
+        total = 0.5 * coefficients["l2"] * models.squared_norm(params)
+    if "l1" in coefficients:
+        l1 = coefficients["l1"] * models.abs_norm(params)
+        total = l1 if total is None else total + l1
+    return total
+
+
+def learning_rate(plan: Plan, step, hp, schedule_index):
+    """η_t of every run: each schedule kind present, each run taking its own (``step`` from 0)."""
+    options = {
+        "staircase": plan.config.staircase,
+        "cycle": plan.config.cycle,
+        "boundaries": plan.config.boundaries,
+        "factors": plan.config.factors,
+    }
+    rate = None
+    for i, kind in enumerate(plan.schedules):
+        value = SCHEDULES[kind](step, plan.steps, hp, options)
+        rate = value if rate is None else ops.where(schedule_index == i, value, rate)
+    return rate
+
+
+def decoupled_rate(lr, hp, coefficients):
+    """The per-run rate ρ of decoupled decay: ``η_t·λ`` (``decoupled_lr``), ``(η_t/η0)·λ``."""
+    rate = ops.zeros_like(lr)
+    if "decoupled_lr" in coefficients:
+        rate = rate + lr * coefficients["decoupled_lr"]
+    if "decoupled" in coefficients:
+        rate = rate + lr / hp["learning_rate"] * coefficients["decoupled"]
+    return rate
+
+
+def example_losses(outputs, targets, classification: bool):
+    """Per example: softmax cross-entropy, or ``½·mean over outputs of (y − f)²``."""
+    if classification:
+        return -ops.sum(targets * ops.log_softmax(outputs, axis=-1), axis=-1)
+    return 0.5 * ops.mean(ops.square(targets - outputs), axis=-1)
+
+
+def metrics(plan: Plan, params, coefficients, data: Data):
+    """``(K, 4)``: training objective, test loss (MSE or cross-entropy), test accuracy, ‖w‖."""
+    spec, classification = plan.config.model, plan.task == CLASSIFICATION
+    k = ops.shape(next(iter(tree.flatten(params))))[0]
+
+    def outputs_on(x):
+        return models.apply(spec, params, ops.broadcast_to(x[None], (k, *ops.shape(x))))
+
+    train_out, test_out = outputs_on(data.x_train), outputs_on(data.x_test)
+    train_loss = ops.mean(example_losses(train_out, data.y_train[None], classification), axis=1)
+    extra = penalty(params, coefficients)
+    if extra is not None:
+        train_loss = train_loss + extra
+    if classification:
+        test_loss = ops.mean(example_losses(test_out, data.y_test[None], True), axis=1)
+        hits = ops.argmax(test_out, axis=-1) == ops.argmax(data.y_test, axis=-1)[None]
+        test_accuracy = ops.mean(ops.cast(hits, test_out.dtype), axis=1)
+    else:
+        test_loss = ops.mean(ops.square(data.y_test[None] - test_out), axis=(1, 2))
+        test_accuracy = ops.full_like(test_loss, float("nan"))
+    weight_norm = ops.sqrt(models.squared_norm(params))
+    return ops.stack([train_loss, test_loss, test_accuracy, weight_norm], axis=1)
+
+
+def train_step(
+    plan, optimizer, gradient, state, hp, kinds, coefficients, data, rows, row_mask, step
+):
+    """One optimizer update of every active run on its mini-batch ``rows`` ``(K or 1, B)``."""
+    k = ops.shape(hp["learning_rate"])[0]
+    batch = plan.config.batch_size
+    xb, yb = (
+        ops.broadcast_to(ops.take(a, rows, axis=0), (k, batch, ops.shape(a)[1]))
+        for a in (data.x_train, data.y_train)
+    )
+    lr = learning_rate(plan, step, hp, kinds["schedule"])
+    (_, per_run), grads = gradient(state.params, xb, yb, row_mask, coefficients)
+    ctx = {
+        "hp": hp,
+        "lr": lr,
+        "weight_decay": decoupled_rate(lr, hp, coefficients),
+        "count": step + 1,
+    }
+    updates, new_optimizer = optimizer.update(grads, state.optimizer, state.params, ctx)
+    new_params = transforms.apply_updates(state.params, updates)
+    finite = ops.isfinite(per_run)
+    for p in tree.flatten(new_params):
+        finite = ops.logical_and(finite, ops.all(ops.reshape(ops.isfinite(p), (k, -1)), axis=1))
+    still_active = ops.logical_and(state.active, finite)
+
+    def keep(new, old):
+        return ops.where(transforms.per_run(still_active, old), new, old)
+
+    return TrainingState(
+        tree.map_structure(keep, new_params, state.params),
+        tree.map_structure(keep, new_optimizer, state.optimizer),
+        still_active,
+        state.diverged_epoch,
+    ), ops.logical_and(state.active, ops.logical_not(finite))
+
+
+def build_chunk(plan: Plan):
+    """The chunk: epochs ``first … first + n − 1`` of training, recording before each epoch.
+
+    Epoch index e in ``[0, epochs]``: the state after e epochs is recorded when e is a multiple
+    of the history stride or e = epochs; then, if e < epochs, one epoch of updates is applied.
+    Returns the new state and ``(capacity, K, len(HISTORY_COLUMNS))`` records (NaN rows where
+    nothing was recorded).
+    """
+    config = plan.config
+    classification = plan.task == CLASSIFICATION
+    steps, stride, epochs = plan.steps, config.history_stride, config.epochs
+
+    def objective(params, x, y, row_mask, coefficients):
+        outputs = models.apply(config.model, params, x)
+        per_example = example_losses(outputs, y, classification)
+        per_run = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
+        extra = penalty(params, coefficients)
+        if extra is not None:
+            per_run = per_run + extra
         return ops.sum(per_run), per_run
 
     gradient = backend.value_and_grad(objective)
 
-    def evaluate(params, hp, x_train, y_train, x_test, y_test):
+    def chunk(state, hp, kinds, data, order, mask, first_epoch, n_epochs):
+        optimizer = make_optimizer(plan, models.decay_mask(state.params))
+        coefficients = regularization_coefficients(plan, hp, kinds["regularization"])
         k = ops.shape(hp["learning_rate"])[0]
-
-        def outputs_on(x):
-            return models.apply(spec, params, ops.broadcast_to(x[None], (k, *ops.shape(x))))
-
-        train_out, test_out = outputs_on(x_train), outputs_on(x_test)
-        train_loss = ops.mean(example_losses(train_out, y_train[None]), axis=1) + penalty(
-            config.regularization, params, hp["strength"]
+        records = ops.full(
+            (plan.capacity, k, len(HISTORY_COLUMNS)), float("nan"), hp["learning_rate"].dtype
         )
-        if classification:
-            test_loss = ops.mean(example_losses(test_out, y_test[None]), axis=1)
-            hits = ops.argmax(test_out, axis=-1) == ops.argmax(y_test, axis=-1)[None]
-            test_accuracy = ops.mean(ops.cast(hits, test_out.dtype), axis=1)
-        else:
-            test_loss = ops.mean(ops.square(y_test[None] - test_out), axis=(1, 2))
-            test_accuracy = ops.full_like(test_loss, float("nan"))
-        weight_norm = ops.sqrt(models.squared_norm(params))
-        return train_loss, test_loss, test_accuracy, weight_norm
 
-    def loop(params, hp, x_train, y_train, x_test, y_test, order, mask):
-        k = ops.shape(hp["learning_rate"])[0]
-        kernel_mask = models.kernel_mask(params)
-        optimizer = make_optimizer(config, kernel_mask)
-        state = optimizer.init(params, hp)
-        active = ops.ones((k,), dtype="bool")
-        diverged_epoch = ops.full((k,), -1, dtype="int32")
-
-        def record(history, index, epoch, params, lr):
-            train_loss, test_loss, test_accuracy, weight_norm = evaluate(
-                params, hp, x_train, y_train, x_test, y_test
-            )
+        def record(records, i, epoch, params):
+            lr = learning_rate(plan, ops.maximum(epoch * steps - 1, 0), hp, kinds["schedule"])
+            values = metrics(plan, params, coefficients, data)
             epoch_column = ops.zeros_like(lr) + ops.cast(epoch, lr.dtype)
-            row = ops.stack(
-                [epoch_column, train_loss, test_loss, test_accuracy, lr, weight_norm], axis=1
+            row = ops.concatenate(
+                [epoch_column[:, None], values[:, :3], lr[:, None], values[:, 3:]], axis=1
             )
-            return ops.slice_update(history, (0, index, 0), row[:, None, :])
+            zero = ops.zeros_like(i)  # one integer type for every index (JAX insists)
+            return ops.slice_update(records, (i, zero, zero), row[None])
 
-        def train_step(s, carry, epoch):
-            params, state, active, diverged_epoch = carry
-            global_step = epoch * steps + s
-            rows = order[:, epoch, s] if config.shuffle else order[0, 0, s][None]
-            xb, yb = (
-                ops.broadcast_to(ops.take(a, rows, axis=0), (k, batch, ops.shape(a)[1]))
-                for a in (x_train, y_train)
-            )
-            lr = schedule(global_step, steps, hp, options)
-            (_, per_run), grads = gradient(params, xb, yb, mask[s], hp["strength"])
-            ctx = {
-                "hp": hp,
-                "lr": lr,
-                "multiplier": lr / hp["learning_rate"],
-                "count": global_step + 1,
-            }
-            updates, new_state = optimizer.update(grads, state, params, ctx)
-            new_params = transforms.apply_updates(params, updates)
-            finite = ops.isfinite(per_run)
-            for p in new_params:
-                finite = ops.logical_and(
-                    finite, ops.all(ops.reshape(ops.isfinite(p), (k, -1)), axis=1)
-                )
-            still_active = ops.logical_and(active, finite)
-            newly_diverged = ops.logical_and(active, ops.logical_not(finite))
-            diverged_epoch = ops.where(newly_diverged, ops.cast(epoch, "int32"), diverged_epoch)
-
-            def keep(new, old):
-                return ops.where(transforms.per_run(still_active, old), new, old)
-
-            params = [keep(n, o) for n, o in zip(new_params, params, strict=True)]
-            state = keras.tree.map_structure(keep, new_state, state)
-            return params, state, still_active, diverged_epoch
-
-        def epoch_body(epoch, carry):
-            """Record the state after ``epoch`` epochs (at the stride), then train one more."""
-            params, state, active, diverged_epoch, history = carry
-            lr = schedule(ops.maximum(epoch * steps - 1, 0), steps, hp, options)
-            history = ops.cond(
+        def epoch_body(i, carry):
+            state, records = carry
+            epoch = first_epoch + i
+            records = ops.cond(
                 ops.logical_or(epoch % stride == 0, epoch == epochs),
-                lambda: record(history, (epoch + stride - 1) // stride, epoch, params, lr),
-                lambda: history,
+                lambda: record(records, i, epoch, state.params),
+                lambda: records,
             )
+
+            def step_body(s, state):
+                rows = order[:, i, s] if config.shuffle else order[0, 0, s][None]
+                state, newly_diverged = train_step(
+                    plan,
+                    optimizer,
+                    gradient,
+                    state,
+                    hp,
+                    kinds,
+                    coefficients,
+                    data,
+                    rows,
+                    mask[s],
+                    epoch * steps + s,
+                )
+                diverged_epoch = ops.where(
+                    newly_diverged, ops.cast(epoch, "int32"), state.diverged_epoch
+                )
+                return state._replace(diverged_epoch=diverged_epoch)
+
             steps_this_epoch = steps * ops.cast(epoch < epochs, "int32")
-            params, state, active, diverged_epoch = ops.fori_loop(
-                0,
-                steps_this_epoch,
-                lambda s, c: train_step(s, c, epoch),
-                (params, state, active, diverged_epoch),
-            )
-            return params, state, active, diverged_epoch, history
+            state = ops.fori_loop(0, steps_this_epoch, step_body, state)
+            return state, records
 
-        history = ops.full((k, n_records, len(HISTORY_COLUMNS)), float("nan"), dtype=x_train.dtype)
-        params, state, active, diverged_epoch, history = ops.fori_loop(
-            0, epochs + 1, epoch_body, (params, state, active, diverged_epoch, history)
-        )
-        return params, history, diverged_epoch
+        return ops.fori_loop(0, n_epochs, epoch_body, (state, records))
 
-    return loop
+    return chunk
 
 
-def _targets(dataset: Dataset, dtype: str) -> np.ndarray:
+@functools.lru_cache(maxsize=16)
+def _compiled_chunk(plan: Plan):
+    """The compiled chunk of a plan, kept for later shards of the same plan."""
+    return backend.compile(build_chunk(plan))
+
+
+def _targets(dataset: Dataset, dtype: str, n_classes: int) -> np.ndarray:
     if dataset.task == CLASSIFICATION:
-        return _one_hot(dataset.y, int(dataset.y.max()) + 1, dtype)
-    return dataset.y.reshape(len(dataset.y), -1).astype(dtype)
+        return np.eye(n_classes, dtype=dtype)[dataset.y]
+    return dataset.y.astype(dtype)
 
 
-def _one_hot(labels, n_classes, dtype):
-    return np.eye(n_classes, dtype=dtype)[labels]
+def _fingerprint(config: ShardConfig, resolved: Runs, arrays) -> str:
+    """A digest of everything a checkpoint's state depends on."""
+    digest = hashlib.sha256()
+    settings = {
+        "format": CHECKPOINT_FORMAT,
+        "backend": backend.NAME,
+        "config": asdict(config),
+        "schedule": resolved.schedule,
+        "regularization": resolved.regularization,
+    }
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    for name in sorted(resolved.hp):
+        digest.update(name.encode() + np.ascontiguousarray(resolved.hp[name], np.float64).tobytes())
+    for array in arrays:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
 
 
-def _runs_table(config, task, hp_values, params, final, diverged_epoch):
-    """One row per run: its hyper-parameters and the metrics of the last history record."""
-    metrics = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
-    train_loss, test_loss = metrics["train_loss"], metrics["test_loss"]
-    test_accuracy, weight_norm = metrics["test_accuracy"], metrics["weight_norm"]
-    final_lr = metrics["scheduled_learning_rate"]
-    table = pd.DataFrame({name: values for name, values in hp_values.items()})
+def _save_checkpoint(path: Path, fingerprint, state, epoch, records, rngs) -> None:
+    """Write the state after ``epoch`` epochs atomically (a temporary file, then a rename)."""
+    leaves = [ops.convert_to_numpy(leaf) for leaf in tree.flatten(state)]
+    rng_states = [rng.get_state() for rng in rngs]
+    arrays = {f"leaf{i}": leaf for i, leaf in enumerate(leaves)}
+    if rng_states:
+        arrays["rng_keys"] = np.stack([s[1] for s in rng_states])
+        arrays["rng_positions"] = np.array([s[2] for s in rng_states])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as stream:
+        np.savez(
+            stream,
+            fingerprint=np.array(fingerprint),
+            epoch=np.array(epoch),
+            records=np.stack(records) if records else np.zeros((0, 0, 0)),
+            **arrays,
+        )
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+def _load_checkpoint(path: Path, fingerprint, template):
+    """``(state, epoch, records, rng_states)`` from ``path`` if it is this shard's, else None."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as stored:
+            if str(stored["fingerprint"]) != fingerprint:
+                return None
+            leaves = [stored[f"leaf{i}"] for i in range(len(tree.flatten(template)))]
+            epoch = int(stored["epoch"])
+            records = list(stored["records"])
+            rng_states = [
+                ("MT19937", keys, int(position), 0, 0.0)
+                for keys, position in zip(
+                    stored.get("rng_keys", []), stored.get("rng_positions", []), strict=True
+                )
+            ]
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(
+            f"checkpoint {path} is unreadable ({error}); delete it to start afresh"
+        ) from None
+    state = tree.pack_sequence_as(template, [ops.convert_to_tensor(leaf) for leaf in leaves])
+    return state, epoch, records, rng_states
+
+
+def _runs_table(config, task, resolved: Runs, params, final, diverged_epoch):
+    """One row per run: its per-run values and the metrics of the last record."""
+    metrics_ = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
+    table = pd.DataFrame(
+        {
+            "schedule": resolved.schedule,
+            "regularization": resolved.regularization,
+            **{name: values for name, values in resolved.hp.items()},
+        }
+    )
     table["seed"] = table["seed"].astype(int)
-    table["train_loss"] = train_loss
-    table["test_loss"] = test_loss
+    table["train_loss"] = metrics_["train_loss"]
+    table["test_loss"] = metrics_["test_loss"]
     if task == CLASSIFICATION:
-        table["test_accuracy"] = test_accuracy
+        table["test_accuracy"] = metrics_["test_accuracy"]
     else:
-        table["test_mse"] = test_loss
-    table["weight_norm"] = weight_norm
-    table["final_learning_rate"] = final_lr
+        table["test_mse"] = metrics_["test_loss"]
+    table["weight_norm"] = metrics_["weight_norm"]
+    table["final_learning_rate"] = metrics_["scheduled_learning_rate"]
     table["diverged"] = diverged_epoch >= 0
     table["diverged_epoch"] = pd.array(
         [int(e) if e >= 0 else None for e in diverged_epoch], dtype="Int64"
     )
-    if config.model.kind == "linear" and params[0].shape[1:] == (1, 1):
-        table["kernel"] = params[0][:, 0, 0]
-        table["bias"] = params[1][:, 0]
+    if config.model.kind == "linear" and params[0]["kernel"].shape[1:] == (1, 1):
+        table["kernel"] = params[0]["kernel"][:, 0, 0]
+        table["bias"] = params[0]["bias"][:, 0]
     return table
 
 
 def _history_table(history: np.ndarray) -> pd.DataFrame:
-    k, n_records, _ = history.shape
-    frame = pd.DataFrame(history.reshape(k * n_records, -1), columns=list(HISTORY_COLUMNS))
+    n_records, k, _ = history.shape
+    frame = pd.DataFrame(
+        history.transpose(1, 0, 2).reshape(k * n_records, -1), columns=list(HISTORY_COLUMNS)
+    )
     frame.insert(0, "run", np.repeat(np.arange(k), n_records))
-    frame = frame.dropna(subset=["epoch"]).reset_index(drop=True)
     frame["epoch"] = frame["epoch"].astype(int)
     return frame
 
@@ -450,9 +768,3 @@ def _history_table(history: np.ndarray) -> pd.DataFrame:
 def _check_choice(name, value, allowed):
     if value not in allowed:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def _check_each(resolved, name, test, allowed):
-    for index, value in enumerate(resolved[name]):
-        if not test(value):
-            raise ValueError(f"run {index}: {name} must be {allowed}, got {value!r}")

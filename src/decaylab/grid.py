@@ -1,10 +1,9 @@
 """From an experiment of the config to shards of runs (no Snakemake, no backend).
 
-A list is a grid axis and the grid is their Cartesian product. Names that select code (the
-optimizer, the schedule's ``kind``, the regularization's ``kind``) split the experiment into
-shards; numbers are per-run hyper-parameters inside a shard. An axis that a kind does not use
-(``decay_rate`` for a ``constant`` schedule, ``strength`` for ``none``) is dropped for that
-kind, so no run is repeated.
+A list is a grid axis and the grid is their Cartesian product. The optimizer (which decides the
+optimizer's state) splits the experiment into shards; the schedule's and the regularization's
+``kind`` and every number are per-run values inside a shard. Which axes each kind reads comes
+from ``registry``.
 """
 
 from __future__ import annotations
@@ -12,32 +11,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-SCHEDULE_PARAMETERS = {
-    "constant": (),
-    "inverse_sqrt": ("decay_rate",),
-    "exponential_per_epoch": ("decay_rate",),
-    "exponential": ("decay_rate", "decay_steps"),
-    "inverse_time": ("decay_rate", "decay_steps"),
-    "piecewise": (),
-    "polynomial": ("decay_steps", "end_learning_rate", "power"),
-    "cosine": ("decay_steps", "alpha", "warmup_steps"),
-    "cosine_restarts": ("decay_steps", "alpha", "t_mul", "m_mul"),
-}
+from decaylab import registry
+
 SCHEDULE_OPTIONS = ("staircase", "cycle", "boundaries", "factors")
-OPTIMIZER_PARAMETERS = {
-    "sgd": (),
-    "momentum": ("momentum",),
-    "adam": ("beta_1", "beta_2", "epsilon"),
-    "rmsprop": ("rho", "momentum", "epsilon"),
-    "adagrad": ("initial_accumulator_value", "epsilon"),
-}
-REGULARIZATION_PARAMETERS = {
-    "none": (),
-    "l2": ("strength",),
-    "l1": ("strength",),
-    "decoupled_lr": ("strength",),
-    "decoupled": ("strength",),
-}
 
 
 @dataclass(frozen=True)
@@ -69,41 +45,57 @@ def model_settings(model) -> dict:
     return {"kind": model} if isinstance(model, str) else dict(model)
 
 
-def shards(name: str, experiment: dict) -> list[Shard]:
-    """Expand one experiment of the config into its shards."""
+def runs_of(experiment: dict, optimizer: str) -> list[dict]:
+    """Every run of ``optimizer`` in ``experiment``: per schedule kind and regularization kind,
+    the product of the axes that kind reads (``registry``), seeds last.
+
+    An axis that a kind does not read (``decay_rate`` for ``constant``, ``strength`` for
+    ``none``) is dropped for that kind, so no run is repeated.
+    """
     schedule = experiment.get("schedule", {"kind": "constant"})
     regularization = experiment.get("regularization", {"kind": "none"})
-    result = []
-    for optimizer, schedule_kind, regularization_kind in itertools.product(
-        as_list(experiment.get("optimizer", "sgd")),
-        as_list(schedule["kind"]),
-        as_list(regularization["kind"]),
+    runs = []
+    for schedule_kind, regularization_kind in itertools.product(
+        as_list(schedule.get("kind", "constant")), as_list(regularization.get("kind", "none"))
     ):
-        axes = {"learning_rate": as_list(experiment["learning_rate"])}
-        for key in OPTIMIZER_PARAMETERS[optimizer]:
-            if key in experiment:
-                axes[key] = as_list(experiment[key])
-        for key in SCHEDULE_PARAMETERS[schedule_kind]:
-            if key in schedule:
-                axes[key] = as_list(schedule[key])
-        for key in REGULARIZATION_PARAMETERS[regularization_kind]:
-            axes[key] = as_list(regularization.get("strength", 0.0))
+        sources = {"learning_rate": experiment}
+        sources |= dict.fromkeys(registry.OPTIMIZERS[optimizer].hyperparameters, experiment)
+        sources |= dict.fromkeys(registry.SCHEDULES[schedule_kind].hyperparameters, schedule)
+        axes = {"schedule": [schedule_kind], "regularization": [regularization_kind]}
+        for name, source in sources.items():
+            if name in source:
+                axes[name] = as_list(source[name])
+        if registry.REGULARIZATIONS[regularization_kind].hyperparameters:
+            axes["strength"] = as_list(regularization.get("strength", 0.0))
         axes["seed"] = as_list(experiment.get("seeds", [0]))
-        runs = [
+        runs += [
             dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
         ]
+    return runs
+
+
+def shards(name: str, experiment: dict) -> list[Shard]:
+    """Expand one experiment of the config into its shards: one per optimizer.
+
+    Schedule and regularization kinds are per-run choices inside a shard; only what changes
+    the computation's shapes or the optimizer's state (here: the optimizer) splits shards.
+    """
+    schedule = experiment.get("schedule", {"kind": "constant"})
+    kinds = as_list(schedule.get("kind", "constant"))
+    result = []
+    for optimizer in as_list(experiment.get("optimizer", "sgd")):
+        nesterov = bool(experiment.get("nesterov", False)) and optimizer == "momentum"
         settings = {
             "dataset": experiment["dataset"],
             "model": model_settings(experiment["model"]),
             "optimizer": optimizer,
-            "nesterov": bool(experiment.get("nesterov", False)) and optimizer == "momentum",
-            "schedule": schedule_kind,
+            "nesterov": nesterov,
             "schedule_options": {
                 key: schedule[key]
                 for key in SCHEDULE_OPTIONS
-                if key in schedule and _uses_option(schedule_kind, key)
+                if key in schedule
+                and any(key in registry.SCHEDULES[kind].options for kind in kinds)
             },
-            "regularization": regularization_kind,
             "epochs": experiment["epochs"],
             "batch_size": experiment["batch_size"],
             "shuffle": experiment.get("shuffle", False),
@@ -111,14 +103,8 @@ def shards(name: str, experiment: dict) -> list[Shard]:
             "device": experiment.get("device", "cpu"),
             "backend": experiment.get("backend"),
         }
-        shard_name = "-".join(
-            [
-                optimizer + ("_nesterov" if settings["nesterov"] else ""),
-                schedule_kind,
-                regularization_kind,
-            ]
-        )
-        result.append(Shard(name, shard_name, settings, runs))
+        shard_name = optimizer + ("_nesterov" if nesterov else "")
+        result.append(Shard(name, shard_name, settings, runs_of(experiment, optimizer)))
     return result
 
 
@@ -141,15 +127,6 @@ def check_config(config: dict) -> None:
                 f"experiments.{name}.dataset: unknown dataset {experiment['dataset']!r}; "
                 f"defined datasets: {sorted(datasets)}"
             )
-
-
-def _uses_option(kind: str, option: str) -> bool:
-    return {
-        "staircase": kind in ("exponential", "inverse_time"),
-        "cycle": kind == "polynomial",
-        "boundaries": kind == "piecewise",
-        "factors": kind == "piecewise",
-    }[option]
 
 
 def schema_error(config: dict, schema: dict) -> str | None:

@@ -1,9 +1,10 @@
 """Models as pure functions of parameters stacked along a leading run axis K.
 
-Parameters are a list ``[kernel_1, bias_1, kernel_2, bias_2, …]`` with shapes ``(K, fan_in,
-fan_out)`` and ``(K, fan_out)``. Kernels start from Keras's default ``glorot_uniform``
-(U(−l, l), ``l = sqrt(6 / (fan_in + fan_out))``) drawn with ``RandomState(seed)`` of each run,
-biases from zeros, so a run starts the same whatever shard it is trained in.
+Parameters are a list of layers ``[{"kernel": W1, "bias": b1}, …]`` with shapes ``(K, fan_in,
+fan_out)`` and ``(K, fan_out)``; what is decayed is decided by name (``DECAYED``). Kernels start
+from Keras's default ``glorot_uniform`` (U(−l, l), ``l = sqrt(6 / (fan_in + fan_out))``) drawn
+with ``RandomState(seed)`` of each run, biases from zeros, so a run starts the same whatever shard
+it is trained in.
 
 The functions that build the computation import ``keras`` when called, so that the NumPy-only
 parts (specs, features, initial values) load without a backend.
@@ -15,8 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MODELS = ("linear", "polynomial", "mlp")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "softplus", "silu")
+from decaylab.registry import ACTIVATIONS, MODELS
 
 
 @dataclass(frozen=True)
@@ -57,22 +57,40 @@ def layer_shapes(spec: ModelSpec, n_in: int, n_out: int) -> list[tuple[int, int]
     return list(zip(sizes[:-1], sizes[1:], strict=True))
 
 
-def init_params(spec: ModelSpec, n_in: int, n_out: int, seeds) -> list[np.ndarray]:
-    """Stacked float64 initial parameters, one slice per seed (Keras default initializers)."""
+def init_params(spec: ModelSpec, n_in: int, n_out: int, seeds) -> list[dict[str, np.ndarray]]:
+    """Stacked float64 initial parameters, one slice per seed (Keras default initializers).
+
+    One ``{"kernel": (K, fan_in, fan_out), "bias": (K, fan_out)}`` per dense layer.
+    """
     per_run = []
     for seed in seeds:
         rng = np.random.RandomState(int(seed))
-        params = []
+        layers = []
         for fan_in, fan_out in layer_shapes(spec, n_in, n_out):
             limit = np.sqrt(6.0 / (fan_in + fan_out))
-            params += [rng.uniform(-limit, limit, (fan_in, fan_out)), np.zeros(fan_out)]
-        per_run.append(params)
-    return [np.stack(group) for group in zip(*per_run, strict=True)]
+            layers.append((rng.uniform(-limit, limit, (fan_in, fan_out)), np.zeros(fan_out)))
+        per_run.append(layers)
+    return [
+        {
+            "kernel": np.stack([run[i][0] for run in per_run]),
+            "bias": np.stack([run[i][1] for run in per_run]),
+        }
+        for i in range(len(per_run[0]))
+    ]
 
 
-def kernel_mask(params) -> list[bool]:
-    """True for kernels (penalized and decayed), False for biases (never)."""
-    return [i % 2 == 0 for i in range(len(params))]
+DECAYED = frozenset({"kernel"})
+"""Parameter names that regularization penalizes and decays (never biases)."""
+
+
+def decay_mask(params) -> list[dict[str, bool]]:
+    """The structure of ``params`` with True where a parameter is decayed (by its name)."""
+    return [{name: name in DECAYED for name in layer} for layer in params]
+
+
+def decayed(params) -> list:
+    """The decayed tensors of ``params`` (the kernels), in layer order."""
+    return [value for layer in params for name, value in layer.items() if name in DECAYED]
 
 
 def apply(spec: ModelSpec, params, x):
@@ -86,23 +104,48 @@ def apply(spec: ModelSpec, params, x):
 
     activation = keras.activations.get(spec.activation)
     h = x
-    n_layers = len(params) // 2
-    for i in range(n_layers):
-        h = ops.einsum("kbi,kio->kbo", h, params[2 * i]) + params[2 * i + 1][:, None, :]
-        if i < n_layers - 1:
+    for i, layer in enumerate(params):
+        h = ops.einsum("kbi,kio->kbo", h, layer["kernel"]) + layer["bias"][:, None, :]
+        if i < len(params) - 1:
             h = activation(h)
     return h
 
 
 def squared_norm(params):
-    """``Σ w²`` over the kernels, per run: shape ``(K,)``."""
+    """``Σ w²`` over the decayed parameters (kernels), per run: shape ``(K,)``."""
     from keras import ops
 
-    return sum(ops.sum(ops.square(p), axis=(1, 2)) for p in params[::2])
+    return sum(
+        ops.sum(ops.reshape(ops.square(w), (ops.shape(w)[0], -1)), axis=1) for w in decayed(params)
+    )
 
 
 def abs_norm(params):
-    """``Σ |w|`` over the kernels, per run: shape ``(K,)``."""
+    """``Σ |w|`` over the decayed parameters (kernels), per run: shape ``(K,)``."""
     from keras import ops
 
-    return sum(ops.sum(ops.abs(p), axis=(1, 2)) for p in params[::2])
+    return sum(
+        ops.sum(ops.reshape(ops.abs(w), (ops.shape(w)[0], -1)), axis=1) for w in decayed(params)
+    )
+
+
+def save_params(path, params) -> None:
+    """Write stacked parameters to an ``.npz`` file (keys ``layer0/kernel``, ``layer0/bias`` …)."""
+    np.savez(
+        path,
+        **{
+            f"layer{i}/{name}": np.asarray(v)
+            for i, layer in enumerate(params)
+            for name, v in layer.items()
+        },
+    )
+
+
+def load_params(path) -> list[dict[str, np.ndarray]]:
+    """Read the parameters written by :func:`save_params`."""
+    layers: dict[int, dict[str, np.ndarray]] = {}
+    with np.load(path) as stored:
+        for key in stored.files:
+            layer, name = key.split("/")
+            layers.setdefault(int(layer.removeprefix("layer")), {})[name] = stored[key]
+    return [layers[i] for i in sorted(layers)]

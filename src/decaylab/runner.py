@@ -1,16 +1,27 @@
-"""Run a shard described as plain data (the workflow's ``params``) through engine and evaluation."""
+"""Run a shard described as plain data (the workflow's ``params``) through the engine.
+
+The engine is imported only inside :func:`train`, so that everything else here (labels,
+curves, progress) loads without a Keras backend.
+"""
 
 from __future__ import annotations
+
+import signal
+import sys
+import time
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
-from decaylab import evaluate as numpy_evaluation
-from decaylab import models
+from decaylab import evaluate, models
 from decaylab.data import CLASSIFICATION, Dataset
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
-TRAINING_METRICS = [
+METRICS = [
+    "test_mse",
+    "test_accuracy",
+    "test_loss",
     "train_loss",
     "weight_norm",
     "final_learning_rate",
@@ -47,12 +58,10 @@ def shard_config(shard: dict):
         model=model_spec(shard),
         optimizer=shard["optimizer"],
         nesterov=shard.get("nesterov", False),
-        schedule=shard["schedule"],
         staircase=options.get("staircase", False),
         cycle=options.get("cycle", False),
         boundaries=tuple(options.get("boundaries", ())),
         factors=tuple(options.get("factors", ())),
-        regularization=shard["regularization"],
         epochs=shard["epochs"],
         batch_size=shard["batch_size"],
         shuffle=shard.get("shuffle", False),
@@ -60,23 +69,72 @@ def shard_config(shard: dict):
     )
 
 
-def labels(shard: dict, n_runs: int) -> pd.DataFrame:
+def labels(shard: dict) -> pd.DataFrame:
     """The columns that name the runs of a shard: labels, their own settings, epochs, batch."""
     frame = pd.DataFrame(shard["runs"])
-    frame.insert(0, "run", np.arange(n_runs))
-    values = {
-        **{key: shard.get(key) for key in LABELS},
+    frame.insert(0, "run", np.arange(len(frame)))
+    shared = {
+        **{key: shard.get(key) for key in LABELS if key not in frame},
         "model": model_label(model_spec(shard)),
     }
-    for position, key in enumerate(LABELS):
-        frame.insert(position, key, values[key])
+    for key, value in shared.items():
+        frame[key] = value
     frame["epochs"] = shard["epochs"]
     frame["batch_size"] = shard["batch_size"]
-    return frame
+    first = ["run", *LABELS]
+    return frame[first + [c for c in frame if c not in first]]
 
 
-def train(shard: dict, train_set: Dataset, test_set: Dataset, threads: int | None = None):
-    """Train a shard; its runs table carries its labels, settings and training metrics."""
+class ProgressLine:
+    """Writes a progress line to ``streams`` at most every ``interval`` seconds, and the last."""
+
+    def __init__(self, name: str, streams=(sys.stderr,), interval: float = 10.0):
+        self.name, self.streams, self.interval = name, streams, interval
+        self.last = -float("inf")
+
+    def __call__(self, progress) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval and progress.epoch < progress.epochs:
+            return
+        self.last = now
+        eta = "" if np.isnan(progress.eta) else f", ETA {progress.eta:.0f} s"
+        resumed = f" (resumed at epoch {progress.resumed_from})" if progress.resumed_from else ""
+        line = (
+            f"{self.name}: epoch {progress.epoch}/{progress.epochs}{resumed}, "
+            f"{progress.diverged} of {progress.runs} runs diverged, best training loss "
+            f"{progress.best_train_loss:.4g}, {progress.elapsed:.1f} s{eta}"
+        )
+        for stream in self.streams:
+            print(line, file=stream, flush=True)
+
+
+@contextmanager
+def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Within the block, SIGINT and SIGTERM only ask to stop: yields ``should_stop()``.
+
+    The engine checks it between chunks (a second or two apart), writes its checkpoint and
+    raises :class:`~decaylab.engine.Interrupted`.
+    """
+    received = []
+    previous = {s: signal.signal(s, lambda number, frame: received.append(number)) for s in signals}
+    try:
+        yield lambda: bool(received)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def train(
+    shard: dict,
+    train_set: Dataset,
+    test_set: Dataset,
+    threads: int | None = None,
+    **engine_options,
+):
+    """Train a shard; its runs table carries its labels, settings and final metrics.
+
+    ``engine_options`` go to :func:`decaylab.engine.train_shard` (checkpoint, progress, stop).
+    """
     from decaylab.engine import train_shard  # loads the Keras backend
 
     result = train_shard(
@@ -86,34 +144,29 @@ def train(shard: dict, train_set: Dataset, test_set: Dataset, threads: int | Non
         shard["runs"],
         threads=threads,
         device=shard.get("device", "cpu"),
+        **engine_options,
     )
-    named = labels(shard, len(shard["runs"]))
-    metrics = result.runs[[c for c in TRAINING_METRICS if c in result.runs]]
-    result.runs = pd.concat([named, metrics], axis=1)
+    named = labels(shard)
+    result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
     result.runs["device"] = result.device
     result.history = named.merge(result.history, on="run")
     return result
 
 
-def evaluate(shard: dict, params, training: pd.DataFrame, train_set: Dataset, test_set: Dataset):
-    """Test metrics of the trained parameters (NumPy) and, for 1-d regression, fitted curves."""
+def curves(shard: dict, params, train_set: Dataset, test_set: Dataset) -> pd.DataFrame:
+    """Predictions of every run on a grid over the data's x range (1-d regression only)."""
+    if test_set.task == CLASSIFICATION or train_set.x.shape[1] != 1:
+        return pd.DataFrame(columns=["run", "x", "prediction"])
     spec = model_spec(shard)
-    runs = training.copy()
-    metrics = numpy_evaluation.test_metrics(spec, params, test_set)
-    position = list(runs.columns).index("train_loss")
-    for offset, (name, values) in enumerate(metrics.items()):
-        runs.insert(position + offset, name, values)
-    curves = pd.DataFrame(columns=["run", "x", "prediction"])
-    if test_set.task != CLASSIFICATION and train_set.x.shape[1] == 1:
-        x_all = np.concatenate([train_set.x, test_set.x])
-        grid = np.linspace(x_all.min(), x_all.max(), CURVE_POINTS)[:, None]
-        predictions = numpy_evaluation.predict(spec, [np.asarray(p, float) for p in params], grid)
-        curves = pd.DataFrame(
-            {
-                "run": np.repeat(np.arange(len(runs)), CURVE_POINTS),
-                "x": np.tile(grid[:, 0], len(runs)),
-                "prediction": predictions[:, :, 0].ravel(),
-            }
-        )
-        curves = labels(shard, len(runs)).merge(curves, on="run")
-    return runs, curves
+    x_all = np.concatenate([train_set.x, test_set.x])
+    grid = np.linspace(x_all.min(), x_all.max(), CURVE_POINTS)[:, None]
+    predictions = evaluate.predict(spec, params, grid)
+    k = predictions.shape[0]
+    frame = pd.DataFrame(
+        {
+            "run": np.repeat(np.arange(k), CURVE_POINTS),
+            "x": np.tile(grid[:, 0], k),
+            "prediction": predictions[:, :, 0].ravel(),
+        }
+    )
+    return labels(shard).merge(frame, on="run")

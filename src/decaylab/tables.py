@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: columns that describe a run (everything else in a runs table is a metric)
+from decaylab import registry
+
+#: columns that describe a run (everything else in a runs table is a metric or the seed)
 SETTINGS = [
     "experiment",
     "dataset",
@@ -13,22 +15,7 @@ SETTINGS = [
     "optimizer",
     "schedule",
     "regularization",
-    "learning_rate",
-    "decay_rate",
-    "decay_steps",
-    "alpha",
-    "power",
-    "end_learning_rate",
-    "warmup_steps",
-    "t_mul",
-    "m_mul",
-    "strength",
-    "momentum",
-    "beta_1",
-    "beta_2",
-    "rho",
-    "epsilon",
-    "initial_accumulator_value",
+    *(name for name in registry.HYPERPARAMETERS if name != "seed"),
     "epochs",
     "batch_size",
 ]

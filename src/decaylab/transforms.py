@@ -2,20 +2,23 @@
 
 A transform is a pair of pure functions: ``init(params, hp) -> state`` and
 ``update(grads, state, params, ctx) -> (updates, state)``. ``params``, ``grads`` and ``updates``
-are lists of tensors whose leading axis K indexes the runs of a shard; ``ctx`` carries the
-per-run hyper-parameters ``hp`` (tensors of shape ``(K,)``), the scheduled rate ``lr`` = η_t, the
-schedule multiplier ``lr / lr0`` and the 1-based update count ``count``. The optimizer transforms
-return the full update Δw (the rate included, since Keras puts η_t inside the momentum
-accumulators); ``apply_updates`` then sets ``w ← w + Δw``. Each update rule follows
-``keras.optimizers`` step for step, and the tests hold them to it.
+are trees (a list of layers ``{"kernel": …, "bias": …}``) whose tensors have a leading axis K
+indexing the runs of a shard; states are named tuples of such trees. ``ctx`` carries the per-run
+hyper-parameters ``hp`` (tensors of shape ``(K,)``), the scheduled rate ``lr`` = η_t, the per-run
+rate of decoupled decay ``weight_decay`` and the 1-based update count ``count``. The optimizer
+transforms return the full update Δw (the rate included, since Keras puts η_t inside the
+momentum accumulators); ``apply_updates`` then sets ``w ← w + Δw``. Each update rule follows
+``keras.optimizers`` step for step, and the tests hold them to it and to an exact NumPy
+reference.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from keras import ops
+from keras import ops, tree
 
 
 @dataclass(frozen=True)
@@ -26,22 +29,48 @@ class Transform:
     update: Callable
 
 
+class EmptyState(NamedTuple):
+    """The state of a stateless transform."""
+
+
+class MomentumState(NamedTuple):
+    velocity: Any
+
+
+class AdamState(NamedTuple):
+    first_moment: Any
+    second_moment: Any
+
+
+class RMSpropState(NamedTuple):
+    mean_square: Any
+    velocity: Any
+
+
+class AdagradState(NamedTuple):
+    accumulator: Any
+
+
 def per_run(value, like):
     """Reshape a per-run ``(K,)`` tensor so that it broadcasts against ``like`` ``(K, ...)``."""
     return ops.reshape(value, (-1,) + (1,) * (len(like.shape) - 1))
 
 
-def _zeros(params, hp=None):
-    return [ops.zeros_like(p) for p in params]
+def _zeros(params):
+    return tree.map_structure(ops.zeros_like, params)
+
+
+def _stateless(params, hp):
+    return EmptyState()
 
 
 def sgd() -> Transform:
     """Plain SGD: ``Δw = −η_t·g``."""
 
     def update(grads, state, params, ctx):
-        return [-per_run(ctx["lr"], g) * g for g in grads], state
+        return tree.map_structure(lambda g: -per_run(ctx["lr"], g) * g, grads), state
 
-    return Transform(lambda params, hp: (), update)
+    return Transform(_stateless, update)
 
 
 def momentum(nesterov: bool = False) -> Transform:
@@ -51,15 +80,15 @@ def momentum(nesterov: bool = False) -> Transform:
     """
 
     def update(grads, state, params, ctx):
-        new_m, updates = [], []
-        for g, m in zip(grads, state, strict=True):
-            mu, lr = per_run(ctx["hp"]["momentum"], g), per_run(ctx["lr"], g)
-            m = mu * m - lr * g
-            new_m.append(m)
-            updates.append(mu * m - lr * g if nesterov else m)
-        return updates, new_m
+        def velocity(g, m):
+            return per_run(ctx["hp"]["momentum"], g) * m - per_run(ctx["lr"], g) * g
 
-    return Transform(_zeros, update)
+        new_m = tree.map_structure(velocity, grads, state.velocity)
+        if not nesterov:
+            return new_m, MomentumState(new_m)
+        return tree.map_structure(velocity, grads, new_m), MomentumState(new_m)
+
+    return Transform(lambda params, hp: MomentumState(_zeros(params)), update)
 
 
 def adam() -> Transform:
@@ -70,21 +99,25 @@ def adam() -> Transform:
     """
 
     def update(grads, state, params, ctx):
-        ms, vs = state
-        new_ms, new_vs, updates = [], [], []
-        for g, m, v in zip(grads, ms, vs, strict=True):
-            b1, b2 = per_run(ctx["hp"]["beta_1"], g), per_run(ctx["hp"]["beta_2"], g)
-            eps = per_run(ctx["hp"]["epsilon"], g)
+        hp = ctx["hp"]
+
+        def first(g, m):
+            return m + (g - m) * (1 - per_run(hp["beta_1"], g))
+
+        def second(g, v):
+            return v + (ops.square(g) - v) * (1 - per_run(hp["beta_2"], g))
+
+        def step(g, m, v):
+            b1, b2 = per_run(hp["beta_1"], g), per_run(hp["beta_2"], g)
             n = ops.cast(ctx["count"], g.dtype)
             alpha = per_run(ctx["lr"], g) * ops.sqrt(1 - ops.power(b2, n)) / (1 - ops.power(b1, n))
-            m = m + (g - m) * (1 - b1)
-            v = v + (ops.square(g) - v) * (1 - b2)
-            new_ms.append(m)
-            new_vs.append(v)
-            updates.append(-(m * alpha) / (ops.sqrt(v) + eps))
-        return updates, (new_ms, new_vs)
+            return -(m * alpha) / (ops.sqrt(v) + per_run(hp["epsilon"], g))
 
-    return Transform(lambda params, hp: (_zeros(params), _zeros(params)), update)
+        m = tree.map_structure(first, grads, state.first_moment)
+        v = tree.map_structure(second, grads, state.second_moment)
+        return tree.map_structure(step, grads, m, v), AdamState(m, v)
+
+    return Transform(lambda params, hp: AdamState(_zeros(params), _zeros(params)), update)
 
 
 def rmsprop() -> Transform:
@@ -95,19 +128,21 @@ def rmsprop() -> Transform:
     """
 
     def update(grads, state, params, ctx):
-        vs, ms = state
-        new_vs, new_ms, updates = [], [], []
-        for g, v, m in zip(grads, vs, ms, strict=True):
-            rho, mu = per_run(ctx["hp"]["rho"], g), per_run(ctx["hp"]["momentum"], g)
-            eps = per_run(ctx["hp"]["epsilon"], g)
-            v = rho * v + (1 - rho) * ops.square(g)
-            m = mu * m + per_run(ctx["lr"], g) * g / ops.sqrt(v + eps)
-            new_vs.append(v)
-            new_ms.append(m)
-            updates.append(-m)
-        return updates, (new_vs, new_ms)
+        hp = ctx["hp"]
 
-    return Transform(lambda params, hp: (_zeros(params), _zeros(params)), update)
+        def mean_square(g, v):
+            rho = per_run(hp["rho"], g)
+            return rho * v + (1 - rho) * ops.square(g)
+
+        def velocity(g, v, m):
+            step = per_run(ctx["lr"], g) * g / ops.sqrt(v + per_run(hp["epsilon"], g))
+            return per_run(hp["momentum"], g) * m + step
+
+        v = tree.map_structure(mean_square, grads, state.mean_square)
+        m = tree.map_structure(velocity, grads, v, state.velocity)
+        return tree.map_structure(ops.negative, m), RMSpropState(v, m)
+
+    return Transform(lambda params, hp: RMSpropState(_zeros(params), _zeros(params)), update)
 
 
 def adagrad() -> Transform:
@@ -117,39 +152,37 @@ def adagrad() -> Transform:
     """
 
     def init(params, hp):
-        return [ops.ones_like(p) * per_run(hp["initial_accumulator_value"], p) for p in params]
+        initial = hp["initial_accumulator_value"]
+        return AdagradState(
+            tree.map_structure(lambda p: ops.ones_like(p) * per_run(initial, p), params)
+        )
 
     def update(grads, state, params, ctx):
-        new_a, updates = [], []
-        for g, a in zip(grads, state, strict=True):
-            a = a + ops.square(g)
-            new_a.append(a)
-            eps = per_run(ctx["hp"]["epsilon"], g)
-            updates.append(-per_run(ctx["lr"], g) * g / ops.sqrt(a + eps))
-        return updates, new_a
+        a = tree.map_structure(lambda g, a: a + ops.square(g), grads, state.accumulator)
+
+        def step(g, a):
+            return -per_run(ctx["lr"], g) * g / ops.sqrt(a + per_run(ctx["hp"]["epsilon"], g))
+
+        return tree.map_structure(step, grads, a), AdagradState(a)
 
     return Transform(init, update)
 
 
-def add_decayed_weights(scaled_by: str, mask: list[bool]) -> Transform:
-    """Decoupled weight decay on the masked parameters (the kernels), λ = ``strength``.
+def add_decayed_weights(mask) -> Transform:
+    """Decoupled weight decay of the parameters where ``mask`` (same tree) is True.
 
-    ``scaled_by="lr"`` (Keras ``weight_decay``): ``Δw ← Δw − η_t·λ·w``.
-    ``scaled_by="multiplier"`` (Loshchilov & Hutter, AdamW/SGDW): ``Δw ← Δw − (η_t/η0)·λ·w``.
+    ``Δw ← Δw − ρ·w`` with the per-run rate ρ = ``ctx["weight_decay"]``: ``η_t·λ`` for Keras's
+    ``weight_decay`` (``decoupled_lr``), ``(η_t/η0)·λ`` for Loshchilov & Hutter's AdamW/SGDW
+    (``decoupled``), 0 for runs without decoupled decay.
     """
-    if scaled_by not in ("lr", "multiplier"):
-        raise ValueError(f"scaled_by must be 'lr' or 'multiplier', got {scaled_by!r}")
 
     def update(updates, state, params, ctx):
-        rate = ctx["lr"] if scaled_by == "lr" else ctx["multiplier"]
-        decayed = []
-        for u, p, decays in zip(updates, params, mask, strict=True):
-            if decays:
-                u = u - per_run(rate * ctx["hp"]["strength"], p) * p
-            decayed.append(u)
-        return decayed, state
+        def decay(u, p, decays):
+            return u - per_run(ctx["weight_decay"], p) * p if decays else u
 
-    return Transform(lambda params, hp: (), update)
+        return tree.map_structure(decay, updates, params, mask), state
+
+    return Transform(_stateless, update)
 
 
 def chain(*transforms: Transform) -> Transform:
@@ -170,7 +203,7 @@ def chain(*transforms: Transform) -> Transform:
 
 def apply_updates(params, updates):
     """``w ← w + Δw`` for every parameter tensor."""
-    return [p + u for p, u in zip(params, updates, strict=True)]
+    return tree.map_structure(lambda p, u: p + u, params, updates)
 
 
 OPTIMIZERS = {
@@ -180,3 +213,4 @@ OPTIMIZERS = {
     "rmsprop": lambda nesterov: rmsprop(),
     "adagrad": lambda nesterov: adagrad(),
 }
+"""The optimizer transform of each name of ``registry.OPTIMIZERS``."""

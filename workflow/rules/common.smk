@@ -26,7 +26,6 @@ localrules:
     all,
     generate_data,
     split_data,
-    evaluate_shard,
     aggregate_experiment,
     aggregate_study,
     figure,
@@ -35,7 +34,7 @@ localrules:
 wildcard_constraints:
     dataset=r"[A-Za-z0-9_]+",
     experiment=r"[A-Za-z0-9_]+",
-    shard=r"[A-Za-z0-9_]+-[A-Za-z0-9_]+-[A-Za-z0-9_]+",
+    shard=r"[A-Za-z0-9_]+",
     figure=r"[a-z_]+",
 
 

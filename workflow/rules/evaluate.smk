@@ -1,21 +1,3 @@
-rule evaluate_shard:
-    input:
-        split=rules.train_shard.input.split,
-        trained=rules.train_shard.output.trained,
-        training=rules.train_shard.output.training,
-    output:
-        runs="results/{experiment}/shards/{shard}/runs.csv",
-        curves="results/{experiment}/shards/{shard}/curves.csv",
-    log:
-        "logs/evaluate_shard/{experiment}/{shard}.log",
-    conda:
-        "../envs/decaylab.yaml"
-    params:
-        shard=lambda w: shard_of(w).as_params(),
-    script:
-        "../scripts/evaluate_shard.py"
-
-
 rule aggregate_experiment:
     input:
         runs=lambda w: expand(

@@ -3,8 +3,9 @@ rule train_shard:
         split=lambda w: f"data/{shard_of(w).settings['dataset']}/split.npz",
     output:
         trained="results/{experiment}/shards/{shard}/trained.npz",
-        training="results/{experiment}/shards/{shard}/training.csv",
+        runs="results/{experiment}/shards/{shard}/runs.csv",
         history="results/{experiment}/shards/{shard}/history.csv",
+        curves="results/{experiment}/shards/{shard}/curves.csv",
     log:
         "logs/train_shard/{experiment}/{shard}.log",
     benchmark:
