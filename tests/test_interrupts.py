@@ -1,0 +1,136 @@
+"""Interrupting the workflow: Ctrl-C stops every process within seconds, and after Ctrl-C or
+``kill -9`` (and Snakemake's ``--unlock``) a rerun resumes the shard from its checkpoint and ends byte-identical."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_workflow import make_workdir
+
+from decaylab import models
+
+CONFIG = {
+    "datasets": {"line": {"generator": "linear", "n": 100, "seed": 0}},
+    "experiments": {
+        "long": {  # about ten seconds of training on one core
+            "dataset": "line",
+            "model": "linear",
+            "epochs": 60000,
+            "batch_size": 1,
+            "shuffle": True,
+            "learning_rate": [0.001, 0.002],
+            "seeds": [0, 1],
+            "history_stride": 1000,
+            "checkpoint_seconds": 1,
+        }
+    },
+}
+SHARD = Path("results/long/shards/sgd")
+OUTPUTS = ["runs.csv", "history.csv", "curves.csv"]
+
+
+def start(workdir: Path) -> subprocess.Popen:
+    """``snakemake --cores 2`` in its own session, as a terminal would run it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "2"],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def processes_in(workdir: Path) -> list[int]:
+    """Processes whose working directory is ``workdir`` (Snakemake and its jobs)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == workdir:
+                if (proc / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def wait_for_training(workdir: Path, timeout=180):
+    """Until the training job has written a checkpoint."""
+    deadline = time.monotonic() + timeout
+    while not (workdir / SHARD / "checkpoint.npz").exists():
+        assert time.monotonic() < deadline, "training never checkpointed"
+        time.sleep(0.2)
+    time.sleep(1.5)
+
+
+def run_to_end(workdir: Path, *args):
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def assert_same_results(workdir: Path, reference: Path):
+    for name in OUTPUTS:
+        assert (workdir / SHARD / name).read_bytes() == (reference / SHARD / name).read_bytes()
+    ours = models.load_params(workdir / SHARD / "trained.npz")
+    theirs = models.load_params(reference / SHARD / "trained.npz")
+    for a, b in zip(ours, theirs, strict=True):
+        assert all(np.array_equal(a[key], b[key]) for key in a)
+    assert not (workdir / SHARD / "checkpoint.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("uninterrupted"), CONFIG)
+    run_to_end(workdir)
+    return workdir
+
+
+def resumed_epoch(workdir: Path) -> int:
+    log = (workdir / "logs/train_shard/long/sgd.log").read_text()
+    assert "resumed at epoch" in log, log[-2000:]
+    return int(log.split("resumed at epoch ")[-1].split(";")[0].split(")")[0])
+
+
+def test_ctrl_c_stops_every_process_within_seconds_and_a_rerun_resumes(tmp_path, reference):
+    workdir = make_workdir(tmp_path, CONFIG).resolve()
+    snakemake = start(workdir)
+    wait_for_training(workdir)
+    assert len(processes_in(workdir)) >= 2  # Snakemake and the training job
+    sent = time.monotonic()
+    os.killpg(snakemake.pid, signal.SIGINT)
+    while processes_in(workdir) and time.monotonic() - sent < 30:
+        time.sleep(0.1)
+    stopped_after = time.monotonic() - sent
+    snakemake.wait(timeout=30)
+    assert not processes_in(workdir), "processes still running after Ctrl-C"
+    assert stopped_after < 15, f"every process stopped only after {stopped_after:.1f} s"
+    assert not any((workdir / SHARD / name).exists() for name in OUTPUTS)
+    run_to_end(workdir)
+    assert 0 < resumed_epoch(workdir) < 60000
+    assert_same_results(workdir, reference)
+
+
+def test_kill_9_of_the_whole_run_then_a_rerun_resumes_byte_identically(tmp_path, reference):
+    workdir = make_workdir(tmp_path, CONFIG).resolve()
+    snakemake = start(workdir)
+    wait_for_training(workdir)
+    os.killpg(snakemake.pid, signal.SIGKILL)
+    snakemake.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while processes_in(workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # Snakemake's lock outlives kill -9; its message asks for --unlock, as a user would do
+    run_to_end(workdir, "--unlock")
+    run_to_end(workdir)
+    assert 0 < resumed_epoch(workdir) < 60000
+    assert_same_results(workdir, reference)
