@@ -112,9 +112,9 @@ def test_gpu_experiments_get_a_gpu_from_slurm_and_fail_clearly_without_one(clust
     assert "device: gpu was asked for, but the tensorflow backend sees no GPU" in gpu_log
     auto_log = next((workdir / "logs/train_shard/on_auto").iterdir()).read_text()
     assert "CUDA_VISIBLE_DEVICES=<unset>" in auto_log
-    runs = pd.read_csv(workdir / "results/on_auto/shards/sgd-constant-none/runs.csv")
+    runs = pd.read_csv(workdir / "results/on_auto/shards/sgd/runs.csv")
     assert (runs["device"] == "tensorflow:cpu").all()
-    assert not (workdir / "results/on_gpu/shards/sgd-constant-none/trained.npz").exists()
+    assert not (workdir / "results/on_gpu/shards/sgd/trained.npz").exists()
 
 
 def test_gpu_slots_are_exclusive_until_released(tmp_path):
@@ -145,8 +145,8 @@ def test_concurrent_local_gpu_jobs_get_different_gpus(tmp_path):
             "--resources",
             "gpu=2",
             "--keep-going",
-            "results/first/shards/sgd-constant-none/trained.npz",
-            "results/second/shards/sgd-constant-none/trained.npz",
+            "results/first/shards/sgd/trained.npz",
+            "results/second/shards/sgd/trained.npz",
         ],  # fmt: skip
         cwd=workdir,
         env={**os.environ, "DECAYLAB_GPU_SLOTS": "2", "CUDA_VISIBLE_DEVICES": ""},

@@ -139,12 +139,12 @@ class Progress:
     best_train_loss: float
     elapsed: float
     resumed_from: int
+    seconds_per_epoch: float
 
     @property
     def eta(self) -> float:
-        """Seconds left at the pace of the epochs trained in this call."""
-        done = self.epoch - self.resumed_from
-        return self.elapsed / done * (self.epochs - self.epoch) if done > 0 else float("nan")
+        """Seconds left at the pace measured after the first chunk (which compiles); NaN before."""
+        return self.seconds_per_epoch * (self.epochs - self.epoch)
 
 
 @dataclass
@@ -318,7 +318,7 @@ def train_shard(
         last_checkpoint = time.monotonic()
         best = np.nan
         n_epochs = chunk_epochs or 1
-        calls = 0
+        calls, pace_from = 0, None  # (time, epoch) at the end of the first chunk
         while epoch <= config.epochs:
             n_epochs = min(n_epochs, capacity, config.epochs + 1 - epoch)
             order = batch_order(n_train, config.batch_size, epoch, n_epochs, capacity, config, rngs)
@@ -342,6 +342,12 @@ def train_shard(
             epoch += n_epochs
             calls += 1
             trained = min(epoch, config.epochs)
+            now = time.perf_counter()
+            pace = np.nan
+            if pace_from is None:
+                pace_from = (now, trained)
+            elif trained > pace_from[1]:
+                pace = (now - pace_from[0]) / (trained - pace_from[1])
             if on_progress is not None:
                 active = ops.convert_to_numpy(state.active)
                 on_progress(
@@ -351,8 +357,9 @@ def train_shard(
                         int((~active).sum()),
                         k,
                         best,
-                        time.perf_counter() - started,
+                        now - started,
                         resumed_from,
+                        pace,
                     )
                 )
             finished = epoch > config.epochs
