@@ -1,11 +1,20 @@
 """decaylab: learning-rate decay and weight decay / L2 regularization, from config to report."""
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
+
+from decaylab import checks
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# `--configfile my.yaml` runs the study in my.yaml alone (Snakemake would merge it into this one)
+if not workflow.overwrite_configfiles:
+    YAML_PROBLEMS = checks.file_problems("config/config.yaml")
+    if YAML_PROBLEMS:  # Snakemake's own message would not name the file and line
+        raise WorkflowError("invalid config: " + "\n  ".join(YAML_PROBLEMS))
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -1,5 +1,6 @@
 """Interrupting the workflow: Ctrl-C stops every process within seconds, and after Ctrl-C or
-``kill -9`` (and Snakemake's ``--unlock``) a rerun resumes the shard from its checkpoint and ends byte-identical."""
+``kill -9`` (and Snakemake's ``--unlock``) a rerun resumes the shard from its checkpoint and
+ends byte-identical."""
 
 import os
 import signal

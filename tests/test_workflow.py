@@ -178,33 +178,6 @@ def test_the_engine_runs_with_exactly_the_threads_it_is_given():
     assert result.stdout.split() == ["3", "3"]
 
 
-BAD_CONFIGS = [
-    (lambda c: c["experiments"]["line"].update(optimizer="lion"), "experiments.line.optimizer"),
-    (lambda c: c["experiments"]["line"].update(dataset="nowhere"), "experiments.line.dataset"),
-    (lambda c: c["experiments"]["line"].update(learning_rate=-1), "experiments.line.learning_rate"),
-    (lambda c: c["experiments"]["line"]["schedule"].update(kind="linear"), "schedule.kind"),
-    (lambda c: c["experiments"]["net"]["regularization"].update(kind=["l2", "l3"]), "kind.1"),
-    (lambda c: c["experiments"]["net"].update(model={"kind": "tree"}), "experiments.net.model"),
-    (lambda c: c["experiments"]["line"].update(epoch=3), "experiments.line"),
-    (lambda c: c["datasets"]["blobs"].update(generator="circles"), "datasets.blobs.generator"),
-    (lambda c: c["datasets"]["blobs"]["split"].update(test_fraction=1.5), "test_fraction"),
-    (lambda c: c["experiments"]["line"]["regularization"].update(strength=-0.1), "strength"),
-    (lambda c: c["experiments"]["net"].update(learning_rate=[0.1, 0.1]), "net.learning_rate"),
-]
-
-
-@pytest.mark.parametrize("edit, key", BAD_CONFIGS, ids=[key for _, key in BAD_CONFIGS])
-def test_bad_config_fails_before_any_job_with_a_message_naming_the_key(tmp_path, edit, key):
-    config = yaml.safe_load(TEST_CONFIG.read_text())
-    edit(config)
-    workdir = make_workdir(tmp_path, config)
-    result = snakemake(workdir, "--cores", "1", check=False)
-    assert result.returncode != 0
-    message = result.stdout + result.stderr
-    assert "invalid config" in message and key in message, message[-2000:]
-    assert not (workdir / "results").exists() and not (workdir / "data").exists()
-
-
 def test_lint_is_clean():
     result = snakemake(REPO, "--lint", check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -333,7 +333,7 @@ def train_shard(
                 ops.convert_to_tensor(np.int32(epoch)),
                 ops.convert_to_tensor(np.int32(n_epochs)),
             )
-            chunk_records = ops.convert_to_numpy(chunk_records)[:n_epochs]
+            chunk_records = ops.convert_to_numpy(chunk_records)
             seconds = time.perf_counter() - call_started
             kept = chunk_records[~np.isnan(chunk_records[:, 0, 0])]
             records.extend(kept)
@@ -403,6 +403,11 @@ class Plan:
     def steps(self) -> int:
         """Mini-batches (optimizer updates) per epoch: ``⌈n / B⌉``."""
         return -(-self.n_train // self.config.batch_size)
+
+    @property
+    def record_slots(self) -> int:
+        """Most history records one chunk can hold: every stride, and the final epoch."""
+        return self.capacity // self.config.history_stride + 2
 
 
 def chunk_capacity(config: ShardConfig, k: int, steps: int) -> int:
@@ -581,8 +586,9 @@ def build_chunk(plan: Plan):
 
     Epoch index e in ``[0, epochs]``: the state after e epochs is recorded when e is a multiple
     of the history stride or e = epochs; then, if e < epochs, one epoch of updates is applied.
-    Returns the new state and ``(capacity, K, len(HISTORY_COLUMNS))`` records (NaN rows where
-    nothing was recorded).
+    Returns the new state and ``(record_slots, K, len(HISTORY_COLUMNS))`` records in epoch
+    order (NaN rows left over): the buffer is as small as the stride allows, since the loop
+    carries it through every epoch.
     """
     config = plan.config
     classification = plan.task == CLASSIFICATION
@@ -604,10 +610,15 @@ def build_chunk(plan: Plan):
         coefficients = regularization_coefficients(plan, hp, kinds["regularization"])
         k = ops.shape(hp["learning_rate"])[0]
         records = ops.full(
-            (plan.capacity, k, len(HISTORY_COLUMNS)), float("nan"), hp["learning_rate"].dtype
+            (plan.record_slots, k, len(HISTORY_COLUMNS)), float("nan"), hp["learning_rate"].dtype
         )
+        first_slot = (first_epoch + stride - 1) // stride  # records before this chunk, by stride
 
-        def record(records, i, epoch, params):
+        def record(records, epoch, params):
+            final_off_stride = ops.cast(
+                ops.logical_and(epoch == epochs, epoch % stride != 0), "int32"
+            )
+            i = epoch // stride - first_slot + final_off_stride
             lr = learning_rate(plan, ops.maximum(epoch * steps - 1, 0), hp, kinds["schedule"])
             values = metrics(plan, params, coefficients, data)
             epoch_column = ops.zeros_like(lr) + ops.cast(epoch, lr.dtype)
@@ -622,7 +633,7 @@ def build_chunk(plan: Plan):
             epoch = first_epoch + i
             records = ops.cond(
                 ops.logical_or(epoch % stride == 0, epoch == epochs),
-                lambda: record(records, i, epoch, state.params),
+                lambda: record(records, epoch, state.params),
                 lambda: records,
             )
 

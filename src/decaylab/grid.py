@@ -113,37 +113,3 @@ def study_shards(config: dict) -> list[Shard]:
     return [
         s for name, experiment in config["experiments"].items() for s in shards(name, experiment)
     ]
-
-
-def check_config(config: dict) -> None:
-    """What the JSON schema cannot express: every experiment names a defined data set.
-
-    (Names, ranges and repeated axis values are the schema's; see ``schema_error``.)
-    """
-    datasets = config.get("datasets", {})
-    for name, experiment in config.get("experiments", {}).items():
-        if experiment["dataset"] not in datasets:
-            raise ValueError(
-                f"experiments.{name}.dataset: unknown dataset {experiment['dataset']!r}; "
-                f"defined datasets: {sorted(datasets)}"
-            )
-
-
-def schema_error(config: dict, schema: dict) -> str | None:
-    """The most relevant JSON Schema violation of ``config`` as one line naming the key, or None.
-
-    Snakemake's own message for a ``oneOf`` (a value or a list of values) says only that the
-    value "is not valid under any of the given schemas"; ``best_match`` finds the alternative
-    that explains it (``'lion' is not one of ['sgd', …]``).
-    """
-    import jsonschema
-
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
-    if error is None:
-        return None
-    while error.context:  # a oneOf: explain by the alternative that fits the value's type
-        fitting = [e for e in error.context if e.validator != "type"] or list(error.context)
-        error = max(fitting, key=lambda e: len(e.absolute_path))
-    key = ".".join(str(part) for part in error.absolute_path) or "<top level>"
-    return f"{key}: {error.message}"

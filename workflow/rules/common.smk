@@ -4,18 +4,23 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from decaylab import grid
+from decaylab import checks, grid
 
 SCHEMA = os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
 with open(SCHEMA) as schema_file:
-    problem = grid.schema_error(config, yaml.safe_load(schema_file))
-if problem:
-    raise WorkflowError(f"invalid config: {problem}")
+    PROBLEMS = [
+        problem
+        for path in dict.fromkeys(
+            [*workflow.configfiles, *workflow.overwrite_configfiles]
+        )
+        for problem in checks.file_problems(path)
+    ] or checks.problems(config, yaml.safe_load(schema_file))
+if PROBLEMS:
+    raise WorkflowError(
+        f"invalid config: {len(PROBLEMS)} problem(s), nothing was run:\n  "
+        + "\n  ".join(PROBLEMS)
+    )
 validate(config, SCHEMA)  # fills the defaults of the schema
-try:
-    grid.check_config(config)
-except ValueError as error:
-    raise WorkflowError(f"invalid config: {error}") from None
 
 SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
 EXPERIMENTS = list(config["experiments"])

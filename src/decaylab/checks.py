@@ -1,0 +1,328 @@
+"""Every problem of a config, found before any job runs and reported at once (no backend).
+
+:func:`problems` runs the JSON schema (with finite numbers and strict integers) and one Python
+pass over the whole config: what the schema cannot express, from the one registry — cross-key
+rules per component, the data sets' sizes after their split, figure options against the
+experiment's task and axes, and caps on the size of a study. Each problem is one line that names
+its key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import yaml
+
+from decaylab import data, grid, registry
+
+MAX_RUNS = 20_000
+MAX_UPDATES = 10_000_000
+"""Caps per experiment (runs, and epochs × updates per epoch); ``allow_large: true`` lifts them."""
+MEMORY_SHARE = 0.5
+"""A shard may use at most this share of the machine's memory, by estimate."""
+FIGURE_METRICS = {  # what each figure can draw, per task: run metrics, history columns
+    "heatmap": {
+        "regression": ("test_mse", "test_loss", "train_loss", "weight_norm"),
+        "classification": ("test_accuracy", "test_loss", "train_loss", "weight_norm"),
+    },
+    "learning_curves": {
+        "regression": ("test_loss", "train_loss", "weight_norm", "scheduled_learning_rate"),
+        "classification": (
+            "test_accuracy",
+            "test_loss",
+            "train_loss",
+            "weight_norm",
+            "scheduled_learning_rate",
+        ),
+    },
+}
+
+
+class DuplicateKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+
+def _no_duplicates(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice (line {seen[key]} and line "
+                f"{key_node.start_mark.line + 1})", key_node.start_mark,
+            )  # fmt: skip
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep)
+
+
+DuplicateKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def file_problems(path) -> list[str]:
+    """Problems of a config file as YAML: unreadable, malformed, or a key given twice."""
+    try:
+        with open(path) as stream:
+            yaml.load(stream, Loader=DuplicateKeyLoader)  # noqa: S506 - a safe loader
+    except OSError as error:
+        return [f"{path}: cannot be read ({error.strerror})"]
+    except yaml.YAMLError as error:
+        return [f"{path}: {' '.join(str(error).split())}"]
+    return []
+
+
+def problems(config: dict, schema: dict) -> list[str]:
+    """Every problem of ``config``, schema first; an empty list for a sound config."""
+    found = schema_problems(config, schema)
+    if found:  # the Python pass relies on the shapes the schema guarantees
+        return found
+    for name, dataset in config["datasets"].items():
+        found += dataset_problems(name, dataset)
+    sizes = {name: training_rows(dataset) for name, dataset in config["datasets"].items()}
+    for name, experiment in config["experiments"].items():
+        found += experiment_problems(name, experiment, config["datasets"], sizes)
+    return found
+
+
+def _validator(schema):
+    import jsonschema
+
+    base = jsonschema.validators.validator_for(schema)
+
+    def finite_number(checker, instance):
+        return base.TYPE_CHECKER.is_type(instance, "number") and math.isfinite(instance)
+
+    def strict_integer(checker, instance):
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    checker = base.TYPE_CHECKER.redefine_many({"number": finite_number, "integer": strict_integer})
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
+def schema_problems(config: dict, schema: dict) -> list[str]:
+    """Every JSON Schema violation, one line each, with finite numbers and strict integers.
+
+    Snakemake's own message for a ``oneOf`` (a value or a list of values) says only that the
+    value "is not valid under any of the given schemas"; the alternative that fits the value's
+    type explains it (``'lion' is not one of ['sgd', …]``).
+    """
+    found, seen = [], set()
+    for error in sorted(_validator(schema).iter_errors(config), key=lambda e: list(e.path)):
+        while error.context:
+            fitting = [e for e in error.context if e.validator != "type"] or list(error.context)
+            error = max(fitting, key=lambda e: len(e.absolute_path))
+        key = ".".join(str(part) for part in error.absolute_path) or "<top level>"
+        message = error.message
+        if error.validator == "type" and isinstance(error.instance, float):
+            if not math.isfinite(error.instance):
+                message = f"must be a finite number, got {error.instance}"
+            elif error.instance.is_integer():
+                message = f"must be an integer: write {int(error.instance)}, not {error.instance}"
+        if (key, message) not in seen:
+            seen.add((key, message))
+            found.append(f"{key}: {message}")
+    return found
+
+
+def dataset_problems(name: str, dataset: dict) -> list[str]:
+    """Options the generator does not take, and what the generator itself refuses."""
+    key = f"datasets.{name}"
+    generator = registry.GENERATORS[dataset["generator"]]
+    options = {k: v for k, v in dataset.items() if k not in ("generator", "split")}
+    unknown = sorted(set(options) - set(generator.options))
+    if unknown:
+        return [
+            f"{key}.{option}: generator {generator.name} has no option {option!r}; "
+            f"its options: {list(generator.options)}"
+            for option in unknown
+        ]
+    try:
+        data.split(_generate(dataset), **dataset.get("split", {}))
+    except ValueError as error:
+        return [f"{key}: {error}"]
+    return []
+
+
+def _generate(dataset: dict):
+    options = {k: v for k, v in dataset.items() if k != "split"}
+    if "x_range" in options:
+        options["x_range"] = tuple(options["x_range"])
+    return data.generate(**options)
+
+
+def training_rows(dataset: dict) -> int | None:
+    """Rows of the training part after the split (None where the data set is unsound)."""
+    try:
+        return len(data.split(_generate(dataset), **dataset.get("split", {})).train)
+    except ValueError:
+        return None
+
+
+def task_of(dataset: dict) -> str:
+    return {"moons": "classification", "spirals": "classification"}.get(
+        dataset["generator"], "regression"
+    )
+
+
+def experiment_problems(name: str, experiment: dict, datasets: dict, sizes: dict) -> list[str]:
+    """What the schema cannot say about one experiment."""
+    key = f"experiments.{name}"
+    found = []
+    if experiment["dataset"] not in datasets:
+        return found + [
+            f"{key}.dataset: unknown dataset {experiment['dataset']!r}; "
+            f"defined datasets: {sorted(datasets)}"
+        ]
+    dataset = datasets[experiment["dataset"]]
+    optimizers = grid.as_list(experiment.get("optimizer", "sgd"))
+    schedule = experiment.get("schedule", {})
+    schedules = grid.as_list(schedule.get("kind", "constant"))
+    regularization = experiment.get("regularization", {})
+    regularizations = grid.as_list(regularization.get("kind", "none"))
+    found += _unread_settings(key, experiment, optimizers, schedules, regularizations)
+    found += _ranges(key, experiment, optimizers, schedules)
+    if "piecewise" in schedules:
+        boundaries, factors = schedule.get("boundaries", []), schedule.get("factors", [])
+        if not boundaries or len(factors) != len(boundaries) + 1:
+            found.append(
+                f"{key}.schedule: piecewise needs boundaries and one more factor than "
+                f"boundaries, got {len(boundaries)} boundaries and {len(factors)} factors"
+            )
+        if list(boundaries) != sorted(set(boundaries)):
+            found.append(f"{key}.schedule.boundaries: must increase strictly, got {boundaries}")
+    if experiment.get("nesterov") and "momentum" not in optimizers:
+        found.append(f"{key}.nesterov: only the momentum optimizer has it; optimizers {optimizers}")
+    rows = sizes.get(experiment["dataset"])
+    if rows is not None and experiment["batch_size"] > rows:
+        found.append(
+            f"{key}.batch_size: {experiment['batch_size']} is larger than the training part of "
+            f"dataset {experiment['dataset']} ({rows} rows after the split)"
+        )
+    found += _size_problems(key, name, experiment, dataset, rows)
+    found += _figure_problems(key, experiment, dataset, regularizations)
+    return found
+
+
+def _unread_settings(key, experiment, optimizers, schedules, regularizations) -> list[str]:
+    """Numbers and options that no kind of the experiment reads (a silent no-op otherwise)."""
+    found = []
+    read = {n for o in optimizers for n in registry.OPTIMIZERS[o].hyperparameters}
+    for name in registry.HYPERPARAMETERS:
+        if name in experiment and name not in read and name not in registry.COMMON:
+            found.append(f"{key}.{name}: no optimizer of the experiment reads it ({optimizers})")
+    schedule = experiment.get("schedule", {})
+    read = {n for s in schedules for n in registry.SCHEDULES[s].hyperparameters}
+    read |= {o for s in schedules for o in registry.SCHEDULES[s].options}
+    for name in set(schedule) - {"kind"} - read:
+        found.append(f"{key}.schedule.{name}: no schedule of the experiment reads it ({schedules})")
+    if "strength" in experiment.get("regularization", {}) and regularizations == ["none"]:
+        found.append(f"{key}.regularization.strength: regularization kind none reads no strength")
+    return found
+
+
+def _ranges(key, experiment, optimizers, schedules) -> list[str]:
+    """Values outside the range a component declares for them (e.g. decay_rate < 1)."""
+    found = []
+    schedule = experiment.get("schedule", {})
+    sources = [(registry.SCHEDULES[s], schedule, f"{key}.schedule") for s in schedules]
+    sources += [(registry.OPTIMIZERS[o], experiment, key) for o in optimizers]
+    for component, source, prefix in sources:
+        for name in component.hyperparameters:
+            declared = component.hyperparameter(name)
+            for value in grid.as_list(source.get(name, [])):
+                if not declared.allows(value):
+                    found.append(
+                        f"{prefix}.{name}: {value!r} is outside what {component.name} allows "
+                        f"({declared.allowed})"
+                    )
+    return found
+
+
+def _size_problems(key, name, experiment, dataset, rows) -> list[str]:
+    """Caps on runs and updates, and each shard's memory against the machine's."""
+    if experiment.get("allow_large") or rows is None:
+        return []
+    found = []
+    steps = -(-rows // experiment["batch_size"])
+    updates = experiment["epochs"] * steps
+    if updates > MAX_UPDATES:
+        found.append(
+            f"{key}.epochs: {experiment['epochs']} epochs × {steps} updates = {updates:,} "
+            f"updates per run; at most {MAX_UPDATES:,} unless allow_large: true"
+        )
+    shards = grid.shards(name, experiment)
+    n_runs = sum(len(s.runs) for s in shards)
+    if n_runs > MAX_RUNS:
+        found.append(
+            f"{key}: {n_runs:,} runs; at most {MAX_RUNS:,} unless allow_large: true "
+            "(the grid is the product of every list)"
+        )
+    available = _memory_bytes()
+    for shard in shards:
+        needed = shard_memory(shard, dataset, rows)
+        if available and needed > MEMORY_SHARE * available:
+            found.append(
+                f"{key}: shard {shard.name} needs about {needed / 2**30:.1f} GiB, more than "
+                f"{MEMORY_SHARE:.0%} of this machine's {available / 2**30:.1f} GiB, unless "
+                "allow_large: true"
+            )
+    return found
+
+
+def shard_memory(shard, dataset: dict, rows: int) -> float:
+    """A rough estimate in bytes: parameters with optimizer state and gradients, the
+    activations of a mini-batch and of a full evaluation, all over the shard's K runs."""
+    settings = grid.model_settings(shard.settings["model"])
+    width_in = dataset.get("n_features", 1) * settings.get("degree", 1)
+    width_out = dataset.get("n_classes", 2) if task_of(dataset) == "classification" else 1
+    sizes = [width_in, *settings.get("hidden", []), width_out]
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    n = dataset.get("n", 100)
+    k = len(shard.runs)
+    activations = sum(sizes) * (shard.settings["batch_size"] * 3 + n * 2)
+    return 4.0 * k * (5 * n_params + activations)
+
+
+def _memory_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return None
+
+
+def _figure_problems(key, experiment, dataset, regularizations) -> list[str]:
+    """Figure options that do not fit the experiment's task, model or axes."""
+    found = []
+    figures = experiment.get("figures", {})
+    task = task_of(dataset)
+    axes = {n for n in registry.HYPERPARAMETERS if n != "seed"}
+    axes |= {"optimizer", "schedule", "regularization", "seed"}
+    if figures.get("fit") and (task != "regression" or dataset.get("n_features", 1) != 1):
+        found.append(
+            f"{key}.figures.fit: draws 1-d regression only; dataset {experiment['dataset']} is "
+            f"{task} with {dataset.get('n_features', 2 if task != 'regression' else 1)} features"
+        )
+    if figures.get("strength_curves") and all(
+        not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations
+    ):
+        found.append(
+            f"{key}.figures.strength_curves: needs a regularization kind with a strength; "
+            f"the experiment has {regularizations}"
+        )
+    for figure in ("heatmap", "learning_curves"):
+        options = figures.get(figure) or {}
+        if not isinstance(options, dict):
+            continue
+        for option in ("x", "y", "hue"):
+            if option in options and options[option] not in axes:
+                found.append(
+                    f"{key}.figures.{figure}.{option}: {options[option]!r} is not a setting; "
+                    f"allowed: {sorted(axes)}"
+                )
+        allowed = FIGURE_METRICS[figure][task]
+        if "metric" in options and options["metric"] not in allowed:
+            found.append(
+                f"{key}.figures.{figure}.metric: {options['metric']!r} is not a metric of a "
+                f"{task} experiment; allowed: {list(allowed)}"
+            )
+    return found
