@@ -124,7 +124,14 @@ def test_adding_an_axis_value_retrains_only_the_shards_it_touches(study, tmp_pat
     make_workdir(workdir, config)
     assert _shards_trained(workdir) == [("line", "sgd")]
     rules = {rule for rule, _ in planned_jobs(workdir)}
-    assert rules == {"train_shard", "aggregate_experiment", "aggregate_study", "figure", "all"}
+    assert rules == {
+        "plan_shard",
+        "train_shard",
+        "aggregate_experiment",
+        "aggregate_study",
+        "figure",
+        "all",
+    }
     assert all(w.get("experiment") in (None, "line") for _, w in planned_jobs(workdir))
 
 
@@ -148,6 +155,58 @@ def test_changing_a_dataset_reruns_only_what_depends_on_it(study, tmp_path):
     jobs = planned_jobs(workdir)
     assert [w for rule, w in jobs if rule == "generate_data"] == [{"dataset": "blobs"}]
     assert {w["experiment"] for rule, w in jobs if rule == "train_shard"} == {"net"}
+
+
+def _copy(study, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(study, workdir, symlinks=True)
+    return workdir
+
+
+def _rerun_message(workdir):
+    result = snakemake(workdir, "--cores", "2", check=False)
+    assert result.returncode != 0, "a corrupted input went through"
+    return result.stdout + result.stderr
+
+
+def test_a_truncated_experiment_table_is_noticed_with_its_repair(study, tmp_path):
+    workdir = _copy(study, tmp_path)
+    table = workdir / "results/tables/line/runs.csv"
+    lines = table.read_text().splitlines(keepends=True)
+    table.write_text("".join(lines[:20]))
+    message = _rerun_message(workdir)
+    assert "results/tables/line/runs.csv: 19 rows, but the plan has" in message, message[-3000:]
+    assert "--forcerun aggregate_experiment" in message
+    snakemake(workdir, "--cores", "2", "--forcerun", "aggregate_experiment")
+    assert len(pd.read_csv(table)) == len(pd.read_csv(study / "results/tables/line/runs.csv"))
+
+
+def test_a_truncated_shard_table_is_noticed_with_its_repair(study, tmp_path):
+    workdir = _copy(study, tmp_path)
+    table = workdir / "results/line/shards/sgd/runs.csv"
+    table.write_text("".join(table.read_text().splitlines(keepends=True)[:5]))
+    message = _rerun_message(workdir)
+    assert "results/line/shards/sgd/runs.csv: 4 rows, but the plan has" in message, message[-3000:]
+    assert "--forcerun train_shard" in message
+
+
+def test_a_truncated_archive_is_named(study, tmp_path):
+    workdir = _copy(study, tmp_path)
+    archive = workdir / "data/article/split.npz"
+    archive.write_bytes(archive.read_bytes()[:300])
+    message = _rerun_message(workdir)
+    assert "data/article/split.npz: unreadable archive" in message, message[-3000:]
+    assert "--forcerun split_data" in message
+
+
+def test_a_changed_setting_gives_a_short_rerun_reason(study, tmp_path):
+    workdir = _copy(study, tmp_path)
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["experiments"]["net"]["learning_rate"] = [0.01, 0.1, 2.0]
+    make_workdir(workdir, config)
+    output = snakemake(workdir, "--dry-run", "--cores", "2").stdout
+    reasons = [line for line in output.splitlines() if "reason:" in line]
+    assert reasons and max(len(line) for line in reasons) < 400, max(reasons, key=len)
 
 
 def test_training_jobs_ask_for_their_threads(tmp_path):

@@ -8,7 +8,9 @@ from ``registry``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from dataclasses import dataclass
 
 from decaylab import registry
@@ -26,13 +28,18 @@ class Shard:
     runs: list
 
     def as_params(self) -> dict:
-        """Everything a training job needs, as plain data (a Snakemake ``params`` value)."""
+        """Everything a training job needs, as plain data (its ``spec.json``)."""
         return {
             "experiment": self.experiment,
             "shard": self.name,
             **self.settings,
             "runs": self.runs,
         }
+
+    def digest(self) -> str:
+        """A short digest of :meth:`as_params`: it changes exactly when the shard does."""
+        text = json.dumps(self.as_params(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def as_list(value) -> list:

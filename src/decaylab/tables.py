@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from decaylab import registry
+from decaylab.files import StaleInput
 
 #: columns that describe a run (everything else in a runs table is a metric or the seed)
 SETTINGS = [
@@ -19,6 +20,41 @@ SETTINGS = [
     "epochs",
     "batch_size",
 ]
+RUN_COLUMNS = ["experiment", "shard", "run", "seed", "train_loss", "test_loss", "diverged"]
+"""Columns every runs table has."""
+
+
+def check_runs(frame: pd.DataFrame, planned: list[dict], path, repair: str) -> pd.DataFrame:
+    """``frame`` if it is the runs table of the ``planned`` runs, in order; else
+    :class:`~decaylab.files.StaleInput` naming ``path``, what differs and ``repair``."""
+    if len(frame) != len(planned):
+        raise StaleInput(
+            f"{path}: {len(frame)} rows, but the plan has {len(planned)} runs: the file is "
+            f"incomplete or stale; {repair}"
+        )
+    missing = [c for c in RUN_COLUMNS if c not in frame]
+    if missing:
+        raise StaleInput(f"{path}: column {missing[0]!r} is missing; {repair}")
+    for key in dict.fromkeys(k for run in planned for k in run):
+        if key not in frame:
+            raise StaleInput(f"{path}: column {key!r} of the plan is missing; {repair}")
+        for index, (run, actual) in enumerate(zip(planned, frame[key], strict=True)):
+            expected = run.get(key)
+            same = (
+                pd.isna(actual)
+                if expected is None
+                else actual == expected
+                if isinstance(expected, str)
+                else np.isclose(actual, expected, rtol=1e-12, atol=0)
+            )
+            if not same:
+                raise StaleInput(
+                    f"{path}: run {index} has {key} = {actual!r}, the plan {expected!r}: the file "
+                    f"is stale; {repair}"
+                )
+    return frame
+
+
 METRICS = ["test_mse", "test_accuracy", "test_loss", "train_loss", "weight_norm"]
 HIGHER_IS_BETTER = {"test_accuracy"}
 

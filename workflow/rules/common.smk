@@ -1,10 +1,11 @@
+import json
 import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from decaylab import checks, grid
+from decaylab import checks, files, grid
 
 SCHEMA = os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
 with open(SCHEMA) as schema_file:
@@ -29,6 +30,7 @@ EXPERIMENTS = list(config["experiments"])
 # cheap jobs run where Snakemake runs, also when the others go to a cluster
 localrules:
     all,
+    plan_shard,
     generate_data,
     split_data,
     aggregate_experiment,
@@ -46,6 +48,17 @@ wildcard_constraints:
 def shard_of(wildcards):
     """The shard named by the job's wildcards."""
     return SHARDS[(wildcards.experiment, wildcards.shard)]
+
+
+def write_spec(shard, path):
+    """A shard's spec as JSON, atomically (the training job's input)."""
+    with files.atomic(path) as temporary:
+        temporary.write_text(json.dumps(shard.as_params(), indent=1, sort_keys=True))
+
+
+def planned_runs(experiment):
+    """How many runs the plan has for ``experiment``."""
+    return sum(len(s.runs) for (exp, _), s in SHARDS.items() if exp == experiment)
 
 
 def shard_names(experiment):

@@ -1,5 +1,9 @@
 rule aggregate_experiment:
     input:
+        specs=lambda w: expand(
+            "results/{{experiment}}/shards/{shard}/spec.json",
+            shard=shard_names(w.experiment),
+        ),
         runs=lambda w: expand(
             "results/{{experiment}}/shards/{shard}/runs.csv",
             shard=shard_names(w.experiment),
@@ -33,6 +37,8 @@ rule aggregate_study:
         summary="results/tables/summary.csv",
     log:
         "logs/aggregate_study.log",
+    params:
+        planned_runs=[planned_runs(e) for e in EXPERIMENTS],
     conda:
         "../envs/decaylab.yaml"
     script:

@@ -19,6 +19,6 @@ rule figure:
         "../envs/decaylab.yaml"
     params:
         options=lambda w: experiment_of(w)["figures"][w.figure],
-        experiment=lambda w: w.experiment,
+        planned_runs=lambda w: planned_runs(w.experiment),
     script:
         "../scripts/figure.py"

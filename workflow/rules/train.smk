@@ -1,5 +1,18 @@
+rule plan_shard:
+    output:
+        spec="results/{experiment}/shards/{shard}/spec.json",
+    log:
+        "logs/plan_shard/{experiment}/{shard}.log",
+    params:
+        # a digest keeps Snakemake's rerun reason short; the spec itself is the file
+        digest=lambda w: shard_of(w).digest(),
+    run:
+        write_spec(shard_of(wildcards), output.spec)
+
+
 rule train_shard:
     input:
+        spec=rules.plan_shard.output.spec,
         split=lambda w: f"data/{shard_of(w).settings['dataset']}/split.npz",
     output:
         trained="results/{experiment}/shards/{shard}/trained.npz",
@@ -17,7 +30,5 @@ rule train_shard:
         mem_mb=2000,
         runtime=30,
         gpu=gpu_request,
-    params:
-        shard=lambda w: shard_of(w).as_params(),
     script:
         "../scripts/train_shard.py"

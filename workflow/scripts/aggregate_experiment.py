@@ -1,23 +1,34 @@
-"""Gather the shards of one experiment into its tables."""
+"""Gather the shards of one experiment into its tables, each checked against its plan."""
 
+import json
 import os
 import sys
+from pathlib import Path
 
 import pandas as pd
 
-from decaylab import tables
+from decaylab import files, tables
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
+REPAIR = "retrain it: snakemake --cores 8 --forcerun train_shard"
+specs = [json.loads(Path(p).read_text()) for p in snakemake.input.specs]
+runs = pd.concat(
+    [
+        tables.check_runs(files.read_csv(path, repair=REPAIR), spec["runs"], path, REPAIR)
+        for path, spec in zip(snakemake.input.runs, specs, strict=True)
+    ],
+    ignore_index=True,
+)
+
 
 def concat(paths):
-    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    return pd.concat([files.read_csv(p, repair=REPAIR) for p in paths], ignore_index=True)
 
 
-runs = concat(snakemake.input.runs)
-runs.to_csv(snakemake.output.runs, index=False)
-tables.summarize(runs).to_csv(snakemake.output.summary, index=False)
-concat(snakemake.input.histories).to_csv(snakemake.output.history, index=False)
-concat(snakemake.input.curves).to_csv(snakemake.output.curves, index=False)
+files.write_csv(concat(snakemake.input.histories), snakemake.output.history)
+files.write_csv(concat(snakemake.input.curves), snakemake.output.curves)
+files.write_csv(tables.summarize(runs), snakemake.output.summary)
+files.write_csv(runs, snakemake.output.runs)
 print(f"{len(runs)} runs, {int(runs['diverged'].sum())} diverged", file=sys.stderr)

@@ -5,11 +5,18 @@ import sys
 
 import pandas as pd
 
-from decaylab import tables
+from decaylab import files, tables
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
-runs = pd.concat([pd.read_csv(p) for p in snakemake.input.runs], ignore_index=True)
-runs.to_csv(snakemake.output.runs, index=False)
-tables.summarize(runs).to_csv(snakemake.output.summary, index=False)
+REPAIR = "repair it with: snakemake --cores 8 --forcerun aggregate_experiment"
+runs = pd.concat(
+    [
+        files.read_csv(path, columns=tables.RUN_COLUMNS, rows=planned, repair=REPAIR)
+        for path, planned in zip(snakemake.input.runs, snakemake.params.planned_runs, strict=True)
+    ],
+    ignore_index=True,
+)
+files.write_csv(tables.summarize(runs), snakemake.output.summary)
+files.write_csv(runs, snakemake.output.runs)

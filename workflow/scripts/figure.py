@@ -7,19 +7,26 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
-
-from decaylab import data, figures  # noqa: E402
+from decaylab import data, figures, files  # noqa: E402
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
+REPAIR = "repair it with: snakemake --cores 8 --forcerun aggregate_experiment"
 tables = {
-    name: pd.read_csv(getattr(snakemake.input, name))
-    for name in ("runs", "summary", "history", "curves")
+    name: files.read_csv(getattr(snakemake.input, name), repair=REPAIR)
+    for name in ("summary", "history", "curves")
 }
+tables["runs"] = files.read_csv(
+    snakemake.input.runs, rows=snakemake.params.planned_runs, repair=REPAIR
+)
 options = snakemake.params.options if isinstance(snakemake.params.options, dict) else {}
-train, test = data.load_split(snakemake.input.split)
+train, test = files.checked_npz(
+    snakemake.input.split,
+    data.load_split,
+    "regenerate it: snakemake --cores 8 --forcerun split_data",
+)
 figure = figures.draw(snakemake.wildcards.figure, tables, train, test, **options)
-figure.savefig(snakemake.output.png, dpi=130, bbox_inches="tight")
-figure.savefig(snakemake.output.svg, bbox_inches="tight")
+for path, extra in ((snakemake.output.png, {"dpi": 130}), (snakemake.output.svg, {})):
+    with files.atomic(path) as temporary:
+        figure.savefig(temporary, bbox_inches="tight", **extra)

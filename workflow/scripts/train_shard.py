@@ -1,21 +1,26 @@
 """Train one shard: all its runs in compiled chunks, with progress, checkpoints and interrupts."""
 
+import json
 import os
 import sys
 from pathlib import Path
 
-from decaylab import gpu_slots
+from decaylab import data, files, gpu_slots, models, runner
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 console = os.fdopen(os.dup(2), "w")  # progress goes to the console and to the log
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
-shard = snakemake.params.shard
+shard = json.loads(Path(snakemake.input.spec).read_text())
 experiment = snakemake.config["experiments"][shard["experiment"]]
-# before the backend starts: the backend, its compilation cache, which GPU this job may use
+# before the backend starts: the backend, its compilation cache, which GPU this job may use,
+# and quiet CUDA probing where no GPU is wanted (TensorFlow logs it as an error)
 if shard.get("backend"):
     os.environ["KERAS_BACKEND"] = shard["backend"]
+on_cpu = shard.get("device", "cpu") == "cpu"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3" if on_cpu else "2")
+if on_cpu:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ["DECAYLAB_COMPILATION_CACHE"] = snakemake.config["compilation_cache"]
 gpu_lock = gpu_slots.assign(Path(".snakemake/gpu_slots")) if snakemake.resources.gpu else None
 name = f"{shard['experiment']}/{shard['shard']}"
@@ -28,9 +33,8 @@ print(
     flush=True,
 )
 
-from decaylab import data, models, runner  # noqa: E402
-
-train, test = data.load_split(snakemake.input.split)
+REPAIR = "regenerate it: snakemake --cores 8 --forcerun split_data"
+train, test = files.checked_npz(snakemake.input.split, data.load_split, REPAIR)
 with runner.stop_on_signals() as should_stop:
     from decaylab.engine import Interrupted  # noqa: E402  (loads the backend)
 
@@ -41,17 +45,18 @@ with runner.stop_on_signals() as should_stop:
             test,
             threads=snakemake.threads,
             checkpoint=Path(snakemake.output.runs).with_name("checkpoint.npz"),
-            checkpoint_seconds=experiment["checkpoint_seconds"],
+            checkpoint_seconds=experiment.get("checkpoint_seconds", 60),
             on_progress=runner.ProgressLine(name, (sys.stderr, console)),
             should_stop=should_stop,
         )
     except Interrupted as stopped:
         print(f"{name}: {stopped}", file=sys.stderr, flush=True)
         sys.exit(130)
-models.save_params(snakemake.output.trained, result.params)
-result.runs.to_csv(snakemake.output.runs, index=False)
-result.history.to_csv(snakemake.output.history, index=False)
-runner.curves(shard, result.params, train, test).to_csv(snakemake.output.curves, index=False)
+with files.atomic(snakemake.output.trained) as temporary:
+    models.save_params(temporary, result.params)
+files.write_csv(result.history, snakemake.output.history)
+files.write_csv(runner.curves(shard, result.params, train, test), snakemake.output.curves)
+files.write_csv(result.runs, snakemake.output.runs)
 resumed = f", resumed at epoch {result.resumed_from}" if result.resumed_from else ""
 print(
     f"done in {result.seconds:.2f} s on {result.device}{resumed}; "
