@@ -199,7 +199,7 @@ def experiment_problems(name: str, experiment: dict, datasets: dict, sizes: dict
             f"dataset {experiment['dataset']} ({rows} rows after the split)"
         )
     found += _size_problems(key, name, experiment, dataset, rows)
-    found += _figure_problems(key, experiment, dataset, regularizations)
+    found += _figure_problems(key, name, experiment, dataset, regularizations)
     return found
 
 
@@ -290,13 +290,14 @@ def _memory_bytes() -> int | None:
         return None
 
 
-def _figure_problems(key, experiment, dataset, regularizations) -> list[str]:
+def _figure_problems(key, experiment_name, experiment, dataset, regularizations) -> list[str]:
     """Figure options that do not fit the experiment's task, model or axes."""
     found = []
     figures = experiment.get("figures", {})
     task = task_of(dataset)
-    axes = {n for n in registry.HYPERPARAMETERS if n != "seed"}
-    axes |= {"optimizer", "schedule", "regularization", "seed"}
+    axes = {"optimizer", "schedule", "regularization", "seed"}
+    for shard in grid.shards(experiment_name, experiment):
+        axes |= {key for run in shard.runs for key in run}
     if figures.get("fit") and (task != "regression" or dataset.get("n_features", 1) != 1):
         found.append(
             f"{key}.figures.fit: draws 1-d regression only; dataset {experiment['dataset']} is "
@@ -313,11 +314,12 @@ def _figure_problems(key, experiment, dataset, regularizations) -> list[str]:
         options = figures.get(figure) or {}
         if not isinstance(options, dict):
             continue
+        allowed_axes = axes - {"seed"} if figure == "heatmap" else axes  # seeds are averaged
         for option in ("x", "y", "hue"):
-            if option in options and options[option] not in axes:
+            if option in options and options[option] not in allowed_axes:
                 found.append(
-                    f"{key}.figures.{figure}.{option}: {options[option]!r} is not a setting; "
-                    f"allowed: {sorted(axes)}"
+                    f"{key}.figures.{figure}.{option}: {options[option]!r} is not a setting of "
+                    f"the experiment; allowed: {sorted(allowed_axes)}"
                 )
         allowed = FIGURE_METRICS[figure][task]
         if "metric" in options and options["metric"] not in allowed:

@@ -42,7 +42,29 @@ def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Datas
     }
     if name not in drawers:
         raise ValueError(f"figure must be one of {sorted(drawers)}, got {name!r}")
-    return drawers[name]()
+    try:
+        return drawers[name]()
+    except NothingToDraw as reason:
+        return message_figure(name, str(reason))
+
+
+class NothingToDraw(Exception):
+    """The tables hold nothing this figure can show (the reason is its message)."""
+
+
+def message_figure(name: str, reason: str):
+    """A figure that says what it cannot show, in place of an empty or broken one."""
+    figure, ax = plt.subplots(figsize=(6.4, 2.4))
+    ax.axis("off")
+    ax.text(0.5, 0.6, f"{name}: nothing to draw", ha="center", fontsize=13, weight="bold")
+    ax.text(0.5, 0.3, reason, ha="center", fontsize=10, wrap=True)
+    return figure
+
+
+def require(condition, reason: str) -> None:
+    """Raise :class:`NothingToDraw` with ``reason`` unless ``condition``."""
+    if not condition:
+        raise NothingToDraw(reason)
 
 
 def varying(frame: pd.DataFrame, columns) -> list[str]:
@@ -60,6 +82,7 @@ def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset)
     diverged = runs.loc[runs["diverged"], ["shard", "run"]]
     first_seed = first_seed.merge(diverged, how="left", indicator=True)
     first_seed = first_seed[first_seed["_merge"] == "left_only"].drop(columns="_merge")
+    require(len(first_seed), "every run of the first seed diverged: there is no fit to draw")
     first_seed["line"] = first_seed["shard"] + "/" + first_seed["run"].astype(str)
     hue = next(
         iter(varying(first_seed, ["strength", "schedule", "learning_rate", "decay_rate"])), None
@@ -129,7 +152,12 @@ def learning_curves(history: pd.DataFrame, hue: str | None = None, metric: str |
     metric = metric or ("test_loss" if history["test_loss"].notna().any() else "train_loss")
     hue = hue or next(iter(varying(history, KINDS + AXES)), None)
     col = next(iter(c for c in varying(history, KINDS) if c != hue), None)
+    require(
+        metric in history and history[metric].notna().any(),
+        f"{label(metric)} is not measured in this experiment (NaN for its task)",
+    )
     frame = history[np.isfinite(history[metric])]
+    require(len(frame), f"no finite {label(metric)} was recorded (every run diverged?)")
     grid = sns.relplot(
         data=frame,
         x="epoch",
@@ -189,8 +217,7 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
     primary = metric or ("test_accuracy" if has_accuracy else "test_mse")
     column = f"{primary}_mean"
     for name in (x, y, column):
-        if name not in summary:
-            raise ValueError(f"heatmap: {name!r} is not a column; columns: {list(summary)}")
+        require(name in summary, f"{name!r} is not a setting or metric of this experiment")
     higher_is_better = primary in tables.HIGHER_IS_BETTER
     facets = varying(summary, KINDS)
     row_key = facets[0] if len(facets) >= 2 else None
@@ -291,7 +318,9 @@ def strength_curves(runs: pd.DataFrame):
     """
     metric = tables.primary_metric(runs)
     sane = runs[~runs["diverged"]]
-    frame = sane[sane["strength"].notna()]
+    require("strength" in runs, "the experiment has no regularization strength")
+    frame = sane[sane["strength"].notna() & np.isfinite(sane[metric])]
+    require(len(frame), "every regularized run diverged: no test metric to draw against λ")
     unregularized = sane[sane["regularization"] == "none"]
     style = next(iter(varying(frame, ["optimizer", "schedule"])), None)
     figure, axes = plt.subplots(1, 2, figsize=(10.5, 4.0), layout="constrained")

@@ -1,0 +1,66 @@
+"""Figures never crash on a valid config: all runs diverged, one seed, one value per axis, a
+metric that is NaN for the task — each gives a figure, one that says what it cannot show."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from decaylab import data, figures, grid, runner, tables  # noqa: E402
+
+FIGURES = {
+    "fit": {},
+    "learning_curves": {"hue": "schedule"},
+    "learning_rates": {},
+    "heatmap": {"x": "strength", "y": "learning_rate"},
+    "strength_curves": {},
+}
+
+
+def study_tables(experiment, dataset):
+    train, test = data.split_dataset(dataset)
+    (shard,) = grid.shards("e", experiment)
+    result = runner.train(shard.as_params(), train, test)
+    runs = result.runs
+    frames = {
+        "runs": runs,
+        "summary": tables.summarize(runs),
+        "history": result.history,
+        "curves": runner.curves(shard.as_params(), result.params, train, test),
+    }
+    return frames, train, test
+
+
+BASE = {"dataset": "d", "model": "linear", "epochs": 5, "batch_size": 32}
+CASES = {
+    "every run diverged": {
+        **BASE,
+        "learning_rate": 1000.0,
+        "regularization": {"kind": "l2", "strength": [0.1, 1.0]},
+        "seeds": [0, 1],
+    },
+    "one seed and one value per axis": {
+        **BASE,
+        "learning_rate": 0.01,
+        "regularization": {"kind": "l2", "strength": 0.1},
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_every_figure_draws_something(case, name):
+    frames, train, test = study_tables(CASES[case], data.linear())
+    figure = figures.draw(name, frames, train, test, **FIGURES[name])
+    assert figure.axes, "an empty figure"
+    text = " ".join(t.get_text() for ax in figure.axes for t in ax.texts)
+    if case == "every run diverged" and name in ("fit", "strength_curves"):
+        assert "nothing to draw" in text and "diverged" in text
+
+
+def test_a_metric_the_task_does_not_have_is_said_not_drawn():
+    frames, train, test = study_tables(CASES["one seed and one value per axis"], data.linear())
+    figure = figures.draw("learning_curves", frames, train, test, metric="test_accuracy")
+    text = " ".join(t.get_text() for t in figure.axes[0].texts)
+    assert "nothing to draw" in text and "not measured" in text
