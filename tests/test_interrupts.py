@@ -89,11 +89,16 @@ def assert_same_results(workdir: Path, reference: Path):
     assert not (workdir / SHARD / "checkpoint.npz").exists()
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def uninterrupted_run(tmp_path_factory) -> Path:
+    """The long study run to its end without interruption: what every resume must equal."""
     workdir = make_workdir(tmp_path_factory.mktemp("uninterrupted"), CONFIG)
     run_to_end(workdir)
     return workdir
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return uninterrupted_run(tmp_path_factory)
 
 
 def resumed_epoch(workdir: Path) -> int:

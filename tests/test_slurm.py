@@ -9,6 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 from slurm_cluster import local_slurm, missing
+from test_interrupts import CONFIG as LONG_CONFIG
+from test_interrupts import (
+    assert_same_results,
+    resumed_epoch,
+    uninterrupted_run,
+    wait_for_training,
+)
 from test_workflow import TEST_CONFIG, make_workdir, snakemake
 
 from decaylab import gpu_slots
@@ -48,16 +55,24 @@ def cluster(tmp_path_factory):
     assert not leftover.strip(), f"daemons still running: {leftover}"
 
 
-def run_on_cluster(workdir, env, *extra):
-    command = [
+def cluster_command(*extra):
+    return [
         sys.executable, "-m", "snakemake", "--profile", "profiles/slurm",
         "--slurm-status-command", "squeue", "--slurm-no-account",
         "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2",
         "--slurm-keep-successful-logs", "--retries", "0", "--latency-wait", "5",
         "--default-resources", "slurm_partition=debug", "mem_mb=1000", "runtime=10", *extra,
     ]  # fmt: skip
+
+
+def run_on_cluster(workdir, env, *extra):
     return subprocess.run(
-        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=CLUSTER_TIMEOUT
+        cluster_command(*extra),
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLUSTER_TIMEOUT,
     )
 
 
@@ -115,6 +130,34 @@ def test_gpu_experiments_get_a_gpu_from_slurm_and_fail_clearly_without_one(clust
     runs = pd.read_csv(workdir / "results/on_auto/shards/sgd/runs.csv")
     assert (runs["device"] == "tensorflow:cpu").all()
     assert not (workdir / "results/on_gpu/shards/sgd/trained.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return uninterrupted_run(tmp_path_factory)
+
+
+def test_a_cancelled_job_resumes_from_its_checkpoint_when_resubmitted(cluster, tmp_path, reference):
+    workdir = make_workdir(tmp_path, LONG_CONFIG).resolve()
+    submitting = subprocess.Popen(
+        cluster_command(),
+        cwd=workdir,
+        env=cluster,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_training(workdir)
+    (job,) = [
+        j["JobId"]
+        for j in slurm_jobs(cluster)
+        if j.get("WorkDir") == str(workdir) and j["JobState"] == "RUNNING"
+    ]
+    subprocess.run(["scancel", job], env=cluster, check=True)
+    assert submitting.wait(timeout=CLUSTER_TIMEOUT) != 0  # the job was cancelled
+    result = run_on_cluster(workdir, cluster)
+    assert result.returncode == 0, result.stderr[-5000:]
+    assert 0 < resumed_epoch(workdir) < LONG_CONFIG["experiments"]["long"]["epochs"]
+    assert_same_results(workdir, reference)
 
 
 def test_gpu_slots_are_exclusive_until_released(tmp_path):
