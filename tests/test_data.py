@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import make_moons
 
@@ -73,3 +74,26 @@ def test_moons_match_scikit_learn_construction():
 def test_bad_data_arguments_name_the_field(call, field):
     with pytest.raises(ValueError, match=field):
         call()
+
+
+def test_shapes_are_checked_at_the_door():
+    x = np.linspace(0, 1, 12)
+    one_output = data.Dataset(x, 2 * x + 1, data.REGRESSION)
+    assert one_output.x.shape == (12, 1) and one_output.y.shape == (12, 1)
+    labels = data.Dataset(np.ones((4, 2)), np.array([[0], [1], [1], [0]]), data.CLASSIFICATION)
+    assert labels.y.shape == (4,)
+    for y, task in [(np.ones((4, 2)), data.CLASSIFICATION), (np.ones((4, 2, 2)), data.REGRESSION)]:
+        with pytest.raises(ValueError, match="y must be"):
+            data.Dataset(np.ones((4, 2)), y, task)
+    with pytest.raises(ValueError, match="x has 4 rows but y has 3"):
+        data.Dataset(np.ones((4, 2)), np.ones(3), data.REGRESSION)
+
+
+def test_a_data_frame_becomes_a_data_set():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, 0.1, 0.2], "label": ["x", "y", "x"]})
+    dataset = data.from_frame(frame, target="label")
+    assert dataset.task == data.CLASSIFICATION and dataset.y.tolist() == [0, 1, 0]
+    assert dataset.x.tolist() == [[1.0, 0.5], [2.0, 0.1], [3.0, 0.2]]
+    assert data.from_frame(frame, target="a", features=["b"]).task == data.REGRESSION
+    with pytest.raises(ValueError, match="target column 'c' not found"):
+        data.from_frame(frame, target="c")

@@ -6,7 +6,7 @@ import pytest
 from conftest import relative_error, weights
 from sklearn.linear_model import Ridge
 
-from decaylab import backend, models
+from decaylab import backend, data, models
 from decaylab.engine import ShardConfig, train_shard
 
 
@@ -222,3 +222,12 @@ def test_the_device_is_recorded_and_a_missing_gpu_is_an_error(article):
         with pytest.raises(RuntimeError, match="device: gpu was asked for"):
             train_shard(train, test, config, [{}], device="gpu")
     assert train_shard(train, test, config, [{}], device="cpu").device == f"{backend.NAME}:cpu"
+
+
+def test_a_one_dimensional_target_is_one_output_everywhere(article):
+    train, test = article
+    flat = [data.Dataset(d.x, d.y[:, 0], d.task) for d in (train, test)]
+    result = train_shard(*flat, ShardConfig(epochs=30), [{"learning_rate": 0.05}])
+    kernel, bias = result.params[0]["kernel"][0], result.params[0]["bias"][0]
+    expected = np.mean((test.x @ kernel + bias - test.y) ** 2)
+    assert result.runs["test_mse"][0] == pytest.approx(expected, rel=1e-5)
