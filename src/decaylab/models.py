@@ -102,7 +102,12 @@ def apply(spec: ModelSpec, params, x):
     import keras
     from keras import ops
 
-    activation = keras.activations.get(spec.activation)
+    from decaylab import backend
+
+    # tanh from the backend itself: Keras's JAX tanh drops float64 to float32
+    activation = (
+        backend.tanh if spec.activation == "tanh" else keras.activations.get(spec.activation)
+    )
     h = x
     for i, layer in enumerate(params):
         h = ops.einsum("kbi,kio->kbo", h, layer["kernel"]) + layer["bias"][:, None, :]

@@ -4,7 +4,8 @@ Every schedule has the signature ``schedule(step, steps_per_epoch, hp, options) 
 ``step`` counts optimizer updates from 0 (as Keras schedules do), ``hp`` maps hyper-parameter
 names to per-run tensors of shape ``(K,)`` (or scalars), and ``options`` holds the settings that
 are the same for every run of a shard (``staircase``, ``cycle``, ``boundaries``, ``factors``).
-η0 is ``hp["learning_rate"]``. Written with ``keras.ops`` so that they compile on any backend.
+η0 is ``hp["learning_rate"]``. Written with ``keras.ops`` (and ``backend``'s exact ``floor``,
+``ceil`` and ``cos``) so that they compile on any backend.
 
 The Keras twins (used as oracles in the tests) are named in each docstring.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 import math
 
 from keras import ops
+
+from decaylab import backend
 
 
 def constant(step, steps_per_epoch, hp, options):
@@ -36,7 +39,7 @@ def exponential_per_epoch(step, steps_per_epoch, hp, options):
     The article meant ``lr *= (1 − decay)`` after every epoch (its code never reached the
     optimizer). Keras twin: ``ExponentialDecay(η0, steps_per_epoch, 1 − d, staircase=True)``.
     """
-    epoch = ops.floor(ops.cast(step, hp["learning_rate"].dtype) / steps_per_epoch)
+    epoch = backend.floor(ops.cast(step, hp["learning_rate"].dtype) / steps_per_epoch)
     return hp["learning_rate"] * ops.power(1.0 - hp["decay_rate"], epoch)
 
 
@@ -81,7 +84,7 @@ def polynomial(step, steps_per_epoch, hp, options):
     t = ops.cast(step, hp["learning_rate"].dtype)
     horizon = hp["decay_steps"]
     if options.get("cycle", False):
-        horizon = horizon * ops.maximum(ops.ceil(t / horizon), 1.0)
+        horizon = horizon * ops.maximum(backend.ceil(t / horizon), 1.0)
     else:
         t = ops.minimum(t, horizon)
     end = hp["end_learning_rate"]
@@ -99,7 +102,7 @@ def cosine(step, steps_per_epoch, hp, options):
     warmup = hp["warmup_steps"]
     in_warmup = t < warmup
     fraction = ops.minimum(t - warmup, hp["decay_steps"]) / hp["decay_steps"]
-    decayed = (1.0 - hp["alpha"]) * 0.5 * (1.0 + ops.cos(math.pi * fraction)) + hp["alpha"]
+    decayed = (1.0 - hp["alpha"]) * 0.5 * (1.0 + backend.cos(math.pi * fraction)) + hp["alpha"]
     warmed = t / ops.where(warmup > 0, warmup, 1.0)
     return hp["learning_rate"] * ops.where(in_warmup, warmed, decayed)
 
@@ -116,19 +119,19 @@ def cosine_restarts(step, steps_per_epoch, hp, options):
     completed = t / hp["decay_steps"]
     geometric = ops.not_equal(t_mul, 1.0)
     safe_t_mul = ops.where(geometric, t_mul, 2.0)
-    i_geometric = ops.floor(ops.log(1.0 - completed * (1.0 - safe_t_mul)) / ops.log(safe_t_mul))
+    i_geometric = backend.floor(ops.log(1.0 - completed * (1.0 - safe_t_mul)) / ops.log(safe_t_mul))
     sum_r = (1.0 - ops.power(safe_t_mul, i_geometric)) / (1.0 - safe_t_mul)
     fraction_geometric = (completed - sum_r) / ops.power(safe_t_mul, i_geometric)
-    i_linear = ops.floor(completed)
+    i_linear = backend.floor(completed)
     i_restart = ops.where(geometric, i_geometric, i_linear)
     fraction = ops.where(geometric, fraction_geometric, completed - i_linear)
-    cosine_decayed = 0.5 * ops.power(m_mul, i_restart) * (1.0 + ops.cos(math.pi * fraction))
+    cosine_decayed = 0.5 * ops.power(m_mul, i_restart) * (1.0 + backend.cos(math.pi * fraction))
     return hp["learning_rate"] * ((1.0 - hp["alpha"]) * cosine_decayed + hp["alpha"])
 
 
 def _progress(step, hp, options):
     p = ops.cast(step, hp["learning_rate"].dtype) / hp["decay_steps"]
-    return ops.floor(p) if options.get("staircase", False) else p
+    return backend.floor(p) if options.get("staircase", False) else p
 
 
 SCHEDULES = {
