@@ -16,6 +16,10 @@ ETA0, DECAY_RATE, DECAY_STEPS = 0.02, 0.5, 60
 STRENGTH = 0.05
 EPOCHS, BATCH = 40, 16  # 40 training rows: 3 updates an epoch (16, 16, 8), 120 updates
 SPEC = models.ModelSpec(kind="mlp", hidden=(6,), activation="tanh")
+# Keras's round-off, not ours (the engine matches the exact NumPy reference to 1e-12): its
+# TensorFlow Adam is ~1e-6 off exact; its JAX backend computes tanh in float32 even for float64
+# weights, which puts its own trajectory ~1e-5 off the exact one
+TOLERANCE = 1e-4 if keras.backend.backend() == "jax" else 1e-5
 
 KERAS_OPTIMIZERS = {
     ("sgd", False): lambda lr, **kw: keras.optimizers.SGD(lr, **kw),
@@ -111,12 +115,12 @@ def test_engine_follows_keras(small_regression, optimizer_key, regularization):
 
     norms = ours.history["weight_norm"].to_numpy()[1:]
     assert len(norms) == EPOCHS
-    np.testing.assert_allclose(norms, expected_norms, rtol=1e-5)
+    np.testing.assert_allclose(norms, expected_norms, rtol=TOLERANCE)
     for got, want in zip(weights(ours.params), expected_weights, strict=True):
-        # 1e-5 absorbs Keras's round-off, not ours: the engine matches the exact float64 NumPy
-        # reference to 1e-12 (test_numpy_oracle.py), while Keras's TensorFlow Adam is ~1e-6 off
-        # it after a few steps. Relative to each tensor's scale, since Adam's normalization
-        # amplifies round-off in entries whose gradients hover near zero.
-        np.testing.assert_allclose(got[0], want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+        # relative to each tensor's scale, since Adam's normalization amplifies round-off in
+        # entries whose gradients hover near zero
+        np.testing.assert_allclose(
+            got[0], want, rtol=TOLERANCE, atol=TOLERANCE * np.abs(want).max()
+        )
     # the weights really moved: the oracle is not vacuous
     assert not np.allclose(expected_weights[0], initial[0], rtol=1e-2)
