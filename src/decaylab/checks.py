@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 import yaml
 
@@ -76,11 +77,12 @@ def problems(config: dict, schema: dict) -> list[str]:
     found = schema_problems(config, schema)
     if found:  # the Python pass relies on the shapes the schema guarantees
         return found
+    facts = {}
     for name, dataset in config["datasets"].items():
-        found += dataset_problems(name, dataset)
-    sizes = {name: training_rows(dataset) for name, dataset in config["datasets"].items()}
+        problem, facts[name] = dataset_facts(name, dataset)
+        found += problem
     for name, experiment in config["experiments"].items():
-        found += experiment_problems(name, experiment, config["datasets"], sizes)
+        found += experiment_problems(name, experiment, facts)
     return found
 
 
@@ -124,8 +126,23 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
     return found
 
 
-def dataset_problems(name: str, dataset: dict) -> list[str]:
-    """Options the generator does not take, and what the generator itself refuses."""
+@dataclass(frozen=True)
+class DataFacts:
+    """What the checks need to know of a data set, from the data set itself."""
+
+    task: str
+    n_features: int
+    n_outputs: int
+    n_rows: int
+    training_rows: int
+
+
+def dataset_facts(name: str, dataset: dict) -> tuple[list[str], DataFacts | None]:
+    """The data set generated and split once (milliseconds): its problems, or its facts.
+
+    Problems are options the generator does not take and what the generator or the split
+    refuses (a reversed range, an empty part).
+    """
     key = f"datasets.{name}"
     generator = registry.GENERATORS[dataset["generator"]]
     options = {k: v for k, v in dataset.items() if k not in ("generator", "split")}
@@ -135,45 +152,30 @@ def dataset_problems(name: str, dataset: dict) -> list[str]:
             f"{key}.{option}: generator {generator.name} has no option {option!r}; "
             f"its options: {list(generator.options)}"
             for option in unknown
-        ]
-    try:
-        data.split(_generate(dataset), **dataset.get("split", {}))
-    except ValueError as error:
-        return [f"{key}: {error}"]
-    return []
-
-
-def _generate(dataset: dict):
-    options = {k: v for k, v in dataset.items() if k != "split"}
+        ], None
     if "x_range" in options:
         options["x_range"] = tuple(options["x_range"])
-    return data.generate(**options)
-
-
-def training_rows(dataset: dict) -> int | None:
-    """Rows of the training part after the split (None where the data set is unsound)."""
     try:
-        return len(data.split(_generate(dataset), **dataset.get("split", {})).train)
-    except ValueError:
-        return None
-
-
-def task_of(dataset: dict) -> str:
-    return {"moons": "classification", "spirals": "classification"}.get(
-        dataset["generator"], "regression"
+        generated = data.generate(dataset["generator"], **options)
+        rows = data.split(generated, **dataset.get("split", {}))
+    except ValueError as error:
+        return [f"{key}: {error}"], None
+    outputs = generated.n_classes if generated.task == data.CLASSIFICATION else generated.y.shape[1]
+    return [], DataFacts(
+        generated.task, generated.x.shape[1], outputs, len(generated.y), len(rows.train)
     )
 
 
-def experiment_problems(name: str, experiment: dict, datasets: dict, sizes: dict) -> list[str]:
+def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
     """What the schema cannot say about one experiment."""
     key = f"experiments.{name}"
     found = []
-    if experiment["dataset"] not in datasets:
+    if experiment["dataset"] not in facts:
         return found + [
             f"{key}.dataset: unknown dataset {experiment['dataset']!r}; "
-            f"defined datasets: {sorted(datasets)}"
+            f"defined datasets: {sorted(facts)}"
         ]
-    dataset = datasets[experiment["dataset"]]
+    dataset = facts[experiment["dataset"]]
     optimizers = grid.as_list(experiment.get("optimizer", "sgd"))
     schedule = experiment.get("schedule", {})
     schedules = grid.as_list(schedule.get("kind", "constant"))
@@ -192,13 +194,14 @@ def experiment_problems(name: str, experiment: dict, datasets: dict, sizes: dict
             found.append(f"{key}.schedule.boundaries: must increase strictly, got {boundaries}")
     if experiment.get("nesterov") and "momentum" not in optimizers:
         found.append(f"{key}.nesterov: only the momentum optimizer has it; optimizers {optimizers}")
-    rows = sizes.get(experiment["dataset"])
-    if rows is not None and experiment["batch_size"] > rows:
+    if dataset is None:  # the data set's own problems are reported already
+        return found
+    if experiment["batch_size"] > dataset.training_rows:
         found.append(
             f"{key}.batch_size: {experiment['batch_size']} is larger than the training part of "
-            f"dataset {experiment['dataset']} ({rows} rows after the split)"
+            f"dataset {experiment['dataset']} ({dataset.training_rows} rows after the split)"
         )
-    found += _size_problems(key, name, experiment, dataset, rows)
+    found += _size_problems(key, name, experiment, dataset)
     found += _figure_problems(key, name, experiment, dataset, regularizations)
     return found
 
@@ -238,12 +241,12 @@ def _ranges(key, experiment, optimizers, schedules) -> list[str]:
     return found
 
 
-def _size_problems(key, name, experiment, dataset, rows) -> list[str]:
+def _size_problems(key, name, experiment, dataset: DataFacts) -> list[str]:
     """Caps on runs and updates, and each shard's memory against the machine's."""
-    if experiment.get("allow_large") or rows is None:
+    if experiment.get("allow_large"):
         return []
     found = []
-    steps = -(-rows // experiment["batch_size"])
+    steps = -(-dataset.training_rows // experiment["batch_size"])
     updates = experiment["epochs"] * steps
     if updates > MAX_UPDATES:
         found.append(
@@ -259,7 +262,7 @@ def _size_problems(key, name, experiment, dataset, rows) -> list[str]:
         )
     available = _memory_bytes()
     for shard in shards:
-        needed = shard_memory(shard, dataset, rows)
+        needed = shard_memory(shard, dataset)
         if available and needed > MEMORY_SHARE * available:
             found.append(
                 f"{key}: shard {shard.name} needs about {needed / 2**30:.1f} GiB, more than "
@@ -269,18 +272,15 @@ def _size_problems(key, name, experiment, dataset, rows) -> list[str]:
     return found
 
 
-def shard_memory(shard, dataset: dict, rows: int) -> float:
+def shard_memory(shard, dataset: DataFacts) -> float:
     """A rough estimate in bytes: parameters with optimizer state and gradients, the
     activations of a mini-batch and of a full evaluation, all over the shard's K runs."""
     settings = grid.model_settings(shard.settings["model"])
-    width_in = dataset.get("n_features", 1) * settings.get("degree", 1)
-    width_out = dataset.get("n_classes", 2) if task_of(dataset) == "classification" else 1
-    sizes = [width_in, *settings.get("hidden", []), width_out]
+    width_in = dataset.n_features * settings.get("degree", 1)
+    sizes = [width_in, *settings.get("hidden", []), dataset.n_outputs]
     n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-    n = dataset.get("n", 100)
-    k = len(shard.runs)
-    activations = sum(sizes) * (shard.settings["batch_size"] * 3 + n * 2)
-    return 4.0 * k * (5 * n_params + activations)
+    activations = sum(sizes) * (shard.settings["batch_size"] * 3 + dataset.n_rows * 2)
+    return 4.0 * len(shard.runs) * (5 * n_params + activations)
 
 
 def _memory_bytes() -> int | None:
@@ -290,18 +290,18 @@ def _memory_bytes() -> int | None:
         return None
 
 
-def _figure_problems(key, experiment_name, experiment, dataset, regularizations) -> list[str]:
+def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regularizations):
     """Figure options that do not fit the experiment's task, model or axes."""
     found = []
     figures = experiment.get("figures", {})
-    task = task_of(dataset)
+    task = dataset.task
     axes = {"optimizer", "schedule", "regularization", "seed"}
     for shard in grid.shards(experiment_name, experiment):
         axes |= {key for run in shard.runs for key in run}
-    if figures.get("fit") and (task != "regression" or dataset.get("n_features", 1) != 1):
+    if figures.get("fit") and (task != data.REGRESSION or dataset.n_features != 1):
         found.append(
             f"{key}.figures.fit: draws 1-d regression only; dataset {experiment['dataset']} is "
-            f"{task} with {dataset.get('n_features', 2 if task != 'regression' else 1)} features"
+            f"{task} with {dataset.n_features} features"
         )
     if figures.get("strength_curves") and all(
         not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations

@@ -273,7 +273,7 @@ def train_shard(
     y_train = _targets(train, dtype, train.n_classes)
     y_test = _targets(test, dtype, train.n_classes)
     seeds = resolved.hp["seed"].astype(np.int64)
-    k, steps = len(resolved), -(-n_train // config.batch_size)
+    k, steps = len(resolved), steps_per_epoch(n_train, config.batch_size)
     capacity = chunk_capacity(config, k, steps)
     plan = Plan(
         config=config,
@@ -402,12 +402,17 @@ class Plan:
     @property
     def steps(self) -> int:
         """Mini-batches (optimizer updates) per epoch: ``⌈n / B⌉``."""
-        return -(-self.n_train // self.config.batch_size)
+        return steps_per_epoch(self.n_train, self.config.batch_size)
 
     @property
     def record_slots(self) -> int:
         """Most history records one chunk can hold: every stride, and the final epoch."""
         return self.capacity // self.config.history_stride + 2
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Optimizer updates per epoch, ``⌈n / B⌉`` (the last mini-batch may be partial)."""
+    return -(-n // batch_size)
 
 
 def chunk_capacity(config: ShardConfig, k: int, steps: int) -> int:
@@ -426,7 +431,7 @@ def batch_order(n, batch_size, first_epoch, n_epochs, capacity, config, rngs):
     unshuffled: ``(1, 1, S, B)``, rows in order. ``S = ⌈n / B⌉``; the last mini-batch is padded
     with row 0, which :func:`_row_mask` masks out.
     """
-    steps = -(-n // batch_size)
+    steps = steps_per_epoch(n, batch_size)
 
     def pad(rows):
         return np.concatenate([rows, np.zeros(steps * batch_size - n, dtype=rows.dtype)]).reshape(
@@ -446,7 +451,7 @@ def batch_order(n, batch_size, first_epoch, n_epochs, capacity, config, rngs):
 
 def _row_mask(n: int, batch_size: int) -> np.ndarray:
     """``(S, B)``: 1 for a real row, 0 for the padding of the last, partial mini-batch."""
-    steps = -(-n // batch_size)
+    steps = steps_per_epoch(n, batch_size)
     return (np.arange(steps * batch_size) < n).reshape(steps, batch_size)
 
 
@@ -479,13 +484,13 @@ def regularization_coefficients(plan: Plan, hp, regularization_index):
 
 
 def penalty(params, coefficients):
-    """The loss term per run: ``λ/2·Σw²`` for ``l2`` runs plus ``λ·Σ|w|`` for ``l1`` runs."""
-    total = None
+    """The loss term per run: ``λ/2·Σw²`` for ``l2`` runs plus ``λ·Σ|w|`` for ``l1`` runs
+    (0 where the shard has neither)."""
+    total = 0.0
     if "l2" in coefficients:
-        total = 0.5 * coefficients["l2"] * models.squared_norm(params)
+        total = total + 0.5 * coefficients["l2"] * models.squared_norm(params)
     if "l1" in coefficients:
-        l1 = coefficients["l1"] * models.abs_norm(params)
-        total = l1 if total is None else total + l1
+        total = total + coefficients["l1"] * models.abs_norm(params)
     return total
 
 
@@ -531,9 +536,7 @@ def metrics(plan: Plan, params, coefficients, data: Data):
 
     train_out, test_out = outputs_on(data.x_train), outputs_on(data.x_test)
     train_loss = ops.mean(example_losses(train_out, data.y_train[None], classification), axis=1)
-    extra = penalty(params, coefficients)
-    if extra is not None:
-        train_loss = train_loss + extra
+    train_loss = train_loss + penalty(params, coefficients)
     if classification:
         test_loss = ops.mean(example_losses(test_out, data.y_test[None], True), axis=1)
         hits = ops.argmax(test_out, axis=-1) == ops.argmax(data.y_test, axis=-1)[None]
@@ -598,9 +601,7 @@ def build_chunk(plan: Plan):
         outputs = models.apply(config.model, params, x)
         per_example = example_losses(outputs, y, classification)
         per_run = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
-        extra = penalty(params, coefficients)
-        if extra is not None:
-            per_run = per_run + extra
+        per_run = per_run + penalty(params, coefficients)
         return ops.sum(per_run), per_run
 
     gradient = backend.value_and_grad(objective)

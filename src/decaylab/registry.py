@@ -223,15 +223,6 @@ PER_RUN_KINDS = {"schedule": SCHEDULES, "regularization": REGULARIZATIONS}
 """Names that select code but vary inside a shard: every kind is computed, each run picks one."""
 
 
-def hyperparameters_of(optimizer: str, schedule: str, regularization: str) -> tuple[str, ...]:
-    """The hyper-parameters a run of these kinds reads, in the registry's order."""
-    used = set(COMMON)
-    for table, kind in ((OPTIMIZERS, optimizer), (SCHEDULES, schedule)):
-        used.update(table[kind].hyperparameters)
-    used.update(REGULARIZATIONS[regularization].hyperparameters)
-    return tuple(name for name in HYPERPARAMETERS if name in used)
-
-
 def declaration(name: str, optimizer: str, schedule: str, regularization: str) -> Hyperparameter:
     """``name`` as the components of a run declare it (their range and default)."""
     for component in (

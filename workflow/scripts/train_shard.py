@@ -45,7 +45,7 @@ with runner.stop_on_signals() as should_stop:
             test,
             threads=snakemake.threads,
             checkpoint=Path(snakemake.output.runs).with_name("checkpoint.npz"),
-            checkpoint_seconds=experiment.get("checkpoint_seconds", 60),
+            checkpoint_seconds=experiment["checkpoint_seconds"],  # the schema's default filled
             on_progress=runner.ProgressLine(name, (sys.stderr, console)),
             should_stop=should_stop,
         )
