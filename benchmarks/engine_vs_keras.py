@@ -43,8 +43,8 @@ def article_data():
     from decaylab import data
 
     dataset = data.linear()
-    rows = data.split(dataset)
-    return (data.Dataset(dataset.x[r], dataset.y[r], dataset.task) for r in (rows.train, rows.test))
+    parts = data.split_dataset(dataset)
+    return parts.train, parts.test
 
 
 def mlp_data():

@@ -30,7 +30,7 @@ def main():
     args = parser.parse_args()
 
     dataset = data.linear(n=args.rows, n_features=args.features, slope=0.3, noise=0.5)
-    train, test = data.split_dataset(dataset, test_fraction=0.2, shuffle=True)
+    train, _, test = data.split_dataset(dataset, test_fraction=0.2, shuffle=True)
     config = ShardConfig(
         model=models.ModelSpec(kind="mlp", hidden=tuple(args.hidden), activation="relu"),
         optimizer="adam",

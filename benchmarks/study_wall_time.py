@@ -85,7 +85,7 @@ from decaylab import data, grid, runner
 config = yaml.safe_load(open({str(config_path)!r}))
 dataset = config["datasets"]["article"]
 options = {{k: v for k, v in dataset.items() if k != "split"}}
-train, test = data.split_dataset(data.generate(**options), **dataset.get("split", {{}}))
+train, _, test = data.split_dataset(data.generate(**options), **dataset.get("split", {{}}))
 (shard,) = grid.shards("article_grid", {{**config["experiments"]["article_grid"],
                                           "epochs": {epochs}, "history_stride": 100}})
 result = runner.train(shard.as_params(), train, test, threads=1)

@@ -11,21 +11,24 @@ from decaylab import data  # noqa: E402
 @pytest.fixture(scope="session")
 def article():
     """The article's data and its 80/20 split."""
-    return data.split_dataset(data.linear())
+    parts = data.split_dataset(data.linear())
+    return parts.train, parts.test
 
 
 @pytest.fixture(scope="session")
 def small_regression():
     """40 training rows of a 3-feature linear problem: batches of 16 leave a partial batch."""
     dataset = data.linear(n=50, n_features=3, slope=0.7, intercept=-0.3, noise=0.5, seed=3)
-    return data.split_dataset(dataset, test_fraction=0.2)
+    parts = data.split_dataset(dataset, test_fraction=0.2)
+    return parts.train, parts.test
 
 
 @pytest.fixture(scope="session")
 def moons():
-    return data.split_dataset(
+    parts = data.split_dataset(
         data.moons(n=120, noise=0.2, seed=1), shuffle=True, seed=0, stratify=True
     )
+    return parts.train, parts.test
 
 
 def relative_error(actual, expected):

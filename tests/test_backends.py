@@ -51,7 +51,7 @@ def other_backend_env():
 
 
 def train_reference():
-    train, test = data.split_dataset(data.moons(n=96, seed=2), shuffle=True, stratify=True)
+    train, _, test = data.split_dataset(data.moons(n=96, seed=2), shuffle=True, stratify=True)
     return weights(train_shard(train, test, SHARD, RUNS, device="cpu").params)
 
 

@@ -17,7 +17,7 @@ from decaylab.engine import ShardConfig, train_shard
 def entries():
     return {p.name: p.stat().st_mtime_ns for p in backend.compilation_cache().iterdir()}
 
-train, test = data.split_dataset(data.moons(n=80, seed=1), shuffle=True, stratify=True)
+train, _, test = data.split_dataset(data.moons(n=80, seed=1), shuffle=True, stratify=True)
 config = ShardConfig(model=models.ModelSpec("mlp", hidden=(8,)), optimizer="adam", epochs=4,
                      batch_size=16, shuffle=True)
 def runs(lr):

@@ -19,7 +19,7 @@ FIGURES = {
 
 
 def study_tables(experiment, dataset):
-    train, test = data.split_dataset(dataset)
+    train, _, test = data.split_dataset(dataset)
     (shard,) = grid.shards("e", experiment)
     result = runner.train(shard.as_params(), train, test)
     runs = result.runs

@@ -108,7 +108,7 @@ def test_engine_follows_keras(small_regression, optimizer_key, regularization):
         "seed": 11,
     }
     ours = train_shard(train, test, config, [hp])
-    initial = [p[0] for p in weights(models.init_params(SPEC, train.x.shape[1], 1, [11]))]
+    initial = [p[0] for p in weights(models.init_params(SPEC, train.x.shape[1:], 1, [11]))]
     expected_weights, expected_norms = keras_trajectory(
         train, optimizer_key, regularization, initial
     )

@@ -87,5 +87,5 @@ def test_engine_matches_the_exact_numpy_reference(small_regression, optimizer, n
             np.testing.assert_allclose(
                 got[k], want, rtol=1e-12, atol=1e-12 * np.abs(want).max(), err_msg=str(run)
             )
-    initial = weights(models.init_params(SPEC, sizes[0], 1, [0]))[0][0]
+    initial = weights(models.init_params(SPEC, (sizes[0],), 1, [0]))[0][0]
     assert not np.allclose(weights(result.params)[0][0], initial)  # the runs really trained

@@ -96,7 +96,7 @@ def test_runs_table_agrees_with_the_engine_called_directly(study):
     for shard in grid.study_shards(config):
         if (shard.experiment, shard.name) != ("net", "adam"):
             continue
-        train, test = data.load_split(study / "data/blobs/split.npz")
+        train, _, test = data.load_split(study / "data/blobs/split.npz")
         direct = runner.train(shard.as_params(), train, test)
         table = runs[(runs["experiment"] == "net") & (runs["shard"] == shard.name)]
         np.testing.assert_allclose(
@@ -224,7 +224,7 @@ def test_the_engine_runs_with_exactly_the_threads_it_is_given():
     code = (
         "from decaylab import data, runner\n"
         "import tensorflow as tf\n"
-        "train, test = data.split_dataset(data.linear())\n"
+        "train, _, test = data.split_dataset(data.linear())\n"
         "shard = {'model': {'kind': 'linear'}, 'optimizer': 'sgd', 'epochs': 2,\n"
         "         'batch_size': 32, 'runs': [{}]}\n"
         "runner.train({**shard, **{k: 'x' for k in runner.LABELS if k not in shard}}, train, test,"

@@ -9,13 +9,19 @@ its key path and what is allowed.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
+import json
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import yaml
 
-from decaylab import data, grid, registry
+from decaylab import data, files, grid, models, registry, sources
 
 MAX_RUNS = 20_000
 MAX_UPDATES = 10_000_000
@@ -135,17 +141,29 @@ class DataFacts:
     n_outputs: int
     n_rows: int
     training_rows: int
+    validation_rows: int = 0
+    input_shape: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "input_shape", tuple(self.input_shape))
+
+
+FACTS_CACHE = ".snakemake/decaylab/data_facts"
+"""Where the facts of slow data sources are kept, by a digest of their options (and file)."""
 
 
 def dataset_facts(name: str, dataset: dict) -> tuple[list[str], DataFacts | None]:
-    """The data set generated and split once (milliseconds): its problems, or its facts.
+    """The data set generated and split once: its problems, or its facts.
 
-    Problems are options the generator does not take and what the generator or the split
-    refuses (a reversed range, an empty part).
+    Problems are options the source does not take and what the source or the split refuses
+    (a reversed range, a missing file or column, non-numeric or non-finite values, an empty
+    part, a class too small to stratify). A Keras archive is not downloaded here: its facts
+    come from its declaration. The facts of other sources are kept in :data:`FACTS_CACHE`, so
+    a data set that takes a second to generate is generated once, not at every start.
     """
     key = f"datasets.{name}"
     generator = registry.GENERATORS[dataset["generator"]]
-    options = {k: v for k, v in dataset.items() if k not in ("generator", "split")}
+    options = grid.source_options(dataset)
     unknown = sorted(set(options) - set(generator.options))
     if unknown:
         return [
@@ -153,17 +171,62 @@ def dataset_facts(name: str, dataset: dict) -> tuple[list[str], DataFacts | None
             f"its options: {list(generator.options)}"
             for option in unknown
         ], None
-    if "x_range" in options:
-        options["x_range"] = tuple(options["x_range"])
+    split = grid.split_options(dataset)
+    if dataset["generator"] in sources.ARCHIVES:
+        return _archive_facts(key, dataset["generator"], split)
+    cache = _facts_cache(dataset)
+    if cache is not None and cache.exists():
+        return [], DataFacts(**json.loads(cache.read_text()))
     try:
         generated = data.generate(dataset["generator"], **options)
-        rows = data.split(generated, **dataset.get("split", {}))
+        rows = data.split(generated, **split)
     except ValueError as error:
         return [f"{key}: {error}"], None
     outputs = generated.n_classes if generated.task == data.CLASSIFICATION else generated.y.shape[1]
-    return [], DataFacts(
-        generated.task, generated.x.shape[1], outputs, len(generated.y), len(rows.train)
+    facts = DataFacts(
+        generated.task,
+        generated.x.shape[1],
+        outputs,
+        len(generated.y),
+        len(rows.train),
+        len(rows.validation),
+        generated.input_shape,
     )
+    if cache is not None:
+        with contextlib.suppress(OSError):  # a read-only folder only loses the speed-up
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with files.atomic(cache) as temporary:
+                temporary.write_text(json.dumps(dataclasses.asdict(facts)))
+    return [], facts
+
+
+def _facts_cache(dataset: dict) -> Path | None:
+    """The cache file of a slow source's facts, None for the fast synthetic ones."""
+    if dataset["generator"] in data.GENERATORS:
+        return None
+    identity = {"dataset": dataset, "format": 1}
+    if dataset["generator"] == "file":
+        path = Path(dataset["path"])
+        if not path.is_file():
+            return None  # the check reports it
+        stat = path.stat()
+        identity["file"] = [stat.st_size, stat.st_mtime_ns]
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return Path(FACTS_CACHE) / f"{hashlib.sha256(text.encode()).hexdigest()[:20]}.json"
+
+
+def _archive_facts(key: str, name: str, split: dict) -> tuple[list[str], DataFacts | None]:
+    """Facts of a Keras archive from its declaration (row counts, image shape, 10 classes)."""
+    archive = sources.ARCHIVES[name]
+    n = archive.train_rows + archive.test_rows
+    parts = [
+        int(round(n * split.get(f"{p}_fraction", d))) for p, d in (("test", 0.2), ("validation", 0))
+    ]
+    training = split.get("subset") or n - sum(parts)
+    if training > n - sum(parts):
+        return [f"{key}.split.subset: at most {n - sum(parts)} (the training rows)"], None
+    shape = archive.image_shape
+    return [], DataFacts(data.CLASSIFICATION, int(np.prod(shape)), 10, n, training, parts[1], shape)
 
 
 def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
@@ -201,6 +264,21 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
             f"{key}.batch_size: {experiment['batch_size']} is larger than the training part of "
             f"dataset {experiment['dataset']} ({dataset.training_rows} rows after the split)"
         )
+    model = grid.model_settings(experiment["model"])
+    unread = sorted(set(model) - {"kind", *registry.MODELS[model["kind"]].options})
+    if unread:
+        return found + [
+            f"{key}.model.{option}: model {model['kind']} has no option {option!r}; its "
+            f"options: {list(registry.MODELS[model['kind']].options)}"
+            for option in unread
+        ]
+    try:
+        spec = models.spec_of(experiment["model"])
+        if spec.kind == "cnn":
+            models.features(spec, np.zeros((0, dataset.n_features)), dataset.input_shape)
+            models.layers(spec, dataset.input_shape, dataset.n_outputs)
+    except ValueError as error:
+        return found + [f"{key}.model: {error} (dataset {experiment['dataset']})"]
     found += _size_problems(key, name, experiment, dataset)
     found += _figure_problems(key, name, experiment, dataset, regularizations)
     return found
@@ -274,13 +352,21 @@ def _size_problems(key, name, experiment, dataset: DataFacts) -> list[str]:
 
 def shard_memory(shard, dataset: DataFacts) -> float:
     """A rough estimate in bytes: parameters with optimizer state and gradients, the
-    activations of a mini-batch and of a full evaluation, all over the shard's K runs."""
-    settings = grid.model_settings(shard.settings["model"])
-    width_in = dataset.n_features * settings.get("degree", 1)
-    sizes = [width_in, *settings.get("hidden", []), dataset.n_outputs]
-    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
-    activations = sum(sizes) * (shard.settings["batch_size"] * 3 + dataset.n_rows * 2)
-    return 4.0 * len(shard.runs) * (5 * n_params + activations)
+    activations of a mini-batch (kept for the gradient) and of a full evaluation of every row,
+    all over the shard's K runs, in float64."""
+    spec = models.spec_of(shard.settings["model"])
+    input_shape = dataset.input_shape if spec.kind == "cnn" else (dataset.n_features * spec.degree,)
+    n_params, width, positions = 0, 0, 1
+    if spec.kind == "cnn":
+        positions = int(np.prod(input_shape[:-1]))
+    for layer in models.layers(spec, input_shape, dataset.n_outputs):
+        n_params += int(np.prod(layer.kernel_shape)) + 2 * layer.fan_out
+        width += (positions if layer.window else 1) * layer.fan_out
+        if layer.window:
+            positions = max(1, positions // layer.pool ** len(layer.window))
+    width += int(np.prod(input_shape))
+    activations = width * (shard.settings["batch_size"] * 3 + dataset.n_rows * 2)
+    return 8.0 * len(shard.runs) * (5 * n_params + activations)
 
 
 def _memory_bytes() -> int | None:

@@ -1,12 +1,14 @@
-"""Synthetic data sets, deterministic from a seed, and the train/test split.
+"""Synthetic data sets, deterministic from a seed; the train/validation/test split.
 
 Every generator returns a :class:`Dataset` of float64 NumPy arrays; ``x`` is ``(n, d)`` and
-``y`` is ``(n, 1)`` for regression or ``(n,)`` integer class labels for classification.
+``y`` is ``(n, 1)`` for regression or ``(n,)`` integer class labels for classification. The real
+data sources (bundled, MNIST-1D, files, Keras archives) are in :mod:`decaylab.sources`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,12 +21,16 @@ class Dataset:
     """Features ``x`` ``(n, d)``, targets ``y`` and the task they pose.
 
     Regression targets are ``(n, m)`` (a 1-d ``y`` is taken as one output, ``(n, 1)``);
-    classification targets are ``(n,)`` integer labels ``0 … C−1``. Anything else is refused.
+    classification targets are ``(n,)`` integer labels ``0 … C−1``. Anything else is refused,
+    as are NaN and infinite values. ``input_shape`` is the shape of one example for
+    convolutional models (``(length, channels)`` or ``(height, width, channels)``), whose
+    product is ``d``; ``()`` for plain features.
     """
 
     x: np.ndarray
     y: np.ndarray
     task: str
+    input_shape: tuple[int, ...] = ()
 
     def __post_init__(self):
         if self.task not in (REGRESSION, CLASSIFICATION):
@@ -50,8 +56,19 @@ class Dataset:
             y = y.astype(np.int64)
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        for name, values in (("x", x), ("y", y)):
+            bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+            if bad.any():
+                rows = np.flatnonzero(bad)
+                raise ValueError(
+                    f"{name} has NaN or infinite values in {len(rows)} row(s), first row {rows[0]}"
+                )
+        input_shape = tuple(int(s) for s in self.input_shape)
+        if input_shape and int(np.prod(input_shape)) != x.shape[1]:
+            raise ValueError(f"input_shape {input_shape} does not hold {x.shape[1]} features")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
+        object.__setattr__(self, "input_shape", input_shape)
 
     @property
     def n_classes(self) -> int:
@@ -61,10 +78,19 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Split:
-    """Row indices of the training and the test set."""
+    """Row indices of the training, validation (possibly empty) and test set."""
 
     train: np.ndarray
+    validation: np.ndarray
     test: np.ndarray
+
+
+class Parts(NamedTuple):
+    """The prepared parts of a data set; ``validation`` is None when the split has none."""
+
+    train: Dataset
+    validation: Dataset | None
+    test: Dataset
 
 
 def linear(
@@ -160,32 +186,71 @@ GENERATORS = {"linear": linear, "sine": sine, "moons": moons, "spirals": spirals
 
 def from_frame(frame, target: str, features=None, task: str | None = None) -> Dataset:
     """A data set from a pandas DataFrame: ``target`` column as y, ``features`` (default: all
-    other columns) as x. ``task`` defaults to classification for integer or text targets
-    (labels encoded in sorted order), regression otherwise.
+    other columns) as x. ``task`` defaults to classification for integer, boolean or text
+    targets (labels numbered in sorted order), regression for real numbers. Columns that are
+    not numeric, and NaN or infinite values, are refused with the column's name.
     """
+    columns = list(frame.columns)
     if target not in frame:
-        raise ValueError(f"target column {target!r} not found; columns: {list(frame.columns)}")
-    features = [c for c in frame.columns if c != target] if features is None else list(features)
+        raise ValueError(f"target column {target!r} not found; columns: {columns}")
+    features = [c for c in columns if c != target] if features is None else list(features)
     missing = [c for c in features if c not in frame]
     if missing:
-        raise ValueError(f"feature column {missing[0]!r} not found; columns: {list(frame.columns)}")
+        raise ValueError(f"feature column {missing[0]!r} not found; columns: {columns}")
+    if not features:
+        raise ValueError("there is no feature column besides the target")
+    for column in features:
+        if frame[column].dtype.kind not in "biuf":
+            raise ValueError(
+                f"feature column {column!r} is not numeric ({frame[column].dtype}, e.g. "
+                f"{frame[column].iloc[0]!r}); encode it or leave it out of features"
+            )
+    for column in [*features, target]:
+        values = frame[column]
+        bad = values.isna() | (values.dtype.kind in "fc" and ~np.isfinite(values))
+        if bad.any():
+            raise ValueError(
+                f"column {column!r} has {int(bad.sum())} missing, NaN or infinite value(s), "
+                f"first in row {int(np.flatnonzero(bad)[0])}"
+            )
     labels = frame[target]
     if task is None:
-        numeric_float = labels.dtype.kind == "f"
-        task = REGRESSION if numeric_float else CLASSIFICATION
+        task = REGRESSION if labels.dtype.kind == "f" else CLASSIFICATION
     if task == CLASSIFICATION:
         _, y = np.unique(labels.to_numpy(), return_inverse=True)
     else:
+        if labels.dtype.kind not in "biuf":
+            raise ValueError(f"regression target column {target!r} is not numeric")
         y = labels.to_numpy(dtype=float)
     return Dataset(frame[features].to_numpy(dtype=float), y, task)
 
 
+def generators() -> dict:
+    """Every data source by name: the synthetic ones here and those of :mod:`sources`."""
+    import functools
+
+    from decaylab import sources
+
+    return {
+        **GENERATORS,
+        **{
+            name: getattr(sources, name)
+            for name in ("digits", "breast_cancer", "wine", "iris", "diabetes", "mnist1d", "file")
+        },
+        **{name: functools.partial(sources.keras_dataset, name) for name in sources.ARCHIVES},
+    }
+
+
 def generate(generator: str, **options) -> Dataset:
-    """Call the generator named ``generator`` with ``options``."""
-    if generator not in GENERATORS:
-        raise ValueError(f"generator must be one of {sorted(GENERATORS)}, got {generator!r}")
+    """Call the data source named ``generator`` with ``options``."""
+    available = generators()
+    if generator not in available:
+        raise ValueError(f"generator must be one of {sorted(available)}, got {generator!r}")
+    for key in ("x_range", "padding"):
+        if key in options:
+            options[key] = tuple(options[key])
     try:
-        return GENERATORS[generator](**options)
+        return available[generator](**options)
     except TypeError as error:
         raise ValueError(f"generator {generator!r}: {error}") from None
 
@@ -193,39 +258,115 @@ def generate(generator: str, **options) -> Dataset:
 def split(
     dataset: Dataset,
     test_fraction: float = 0.2,
+    validation_fraction: float = 0.0,
     shuffle: bool = False,
     seed: int = 0,
     stratify: bool = False,
+    subset: int | None = None,
+    standardize: bool = False,
 ) -> Split:
-    """Split rows into train and test; ``round(n·test_fraction)`` rows go to the test set.
+    """Rows of the training, validation and test parts.
 
-    Unshuffled, the test set is the last rows (the article's rows 0–79 / 80–99). Shuffled, rows
-    are permuted with ``RandomState(seed)``; ``stratify`` (classification only) keeps each
-    class's share in both parts.
+    ``round(n·test_fraction)`` rows go to the test set and ``round(n·validation_fraction)`` to
+    the validation set. Unshuffled, the test set is the last rows (the article's rows 0–79 /
+    80–99) and the validation set the rows before them. Shuffled, rows are permuted with
+    ``RandomState(seed)``; ``stratify`` (classification only) keeps each class's share in every
+    part. ``subset`` keeps that many training rows (stratified when ``stratify``, drawn with
+    the same seed), the other parts unchanged, so that training-set sizes can be compared on
+    one test set. ``standardize`` is :func:`prepare`'s, accepted here so a split's options can
+    be passed whole.
     """
+    del standardize
+    n = len(dataset.y)
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
-    n = len(dataset.y)
-    n_test = int(round(n * test_fraction))
-    if n_test == 0 or n_test == n:
+    if not 0 <= validation_fraction < 1 - test_fraction:
         raise ValueError(
-            f"test_fraction {test_fraction} leaves an empty train or test set for n={n}"
+            f"validation_fraction must be in [0, 1 − test_fraction), got {validation_fraction!r}"
         )
+    fractions = {"test": test_fraction, "validation": validation_fraction}
+    for part, fraction in fractions.items():
+        if fraction and int(round(n * fraction)) == 0:
+            raise ValueError(f"{part}_fraction {fraction} leaves an empty {part} set for n={n}")
+    if n - sum(int(round(n * f)) for f in fractions.values()) <= 0:
+        raise ValueError(f"the fractions leave an empty training set for n={n}")
+    rng = np.random.RandomState(seed)
     if stratify:
         if dataset.task != CLASSIFICATION:
             raise ValueError("stratify is allowed only for classification data sets")
-        rng = np.random.RandomState(seed)
-        train, test = [], []
+        needed = 1 + sum(1 for f in fractions.values() if f)
+        parts = {"train": [], "validation": [], "test": []}
         for label in np.unique(dataset.y):
             rows = np.flatnonzero(dataset.y == label)
+            if len(rows) < needed:
+                raise ValueError(
+                    f"class {label} has {len(rows)} row(s); a stratified split into "
+                    f"{needed} parts needs at least {needed} per class"
+                )
             if shuffle:
                 rows = rng.permutation(rows)
-            k = int(round(len(rows) * test_fraction))
-            train.append(rows[: len(rows) - k])
-            test.append(rows[len(rows) - k :])
-        return Split(train=np.sort(np.concatenate(train)), test=np.sort(np.concatenate(test)))
-    rows = np.random.RandomState(seed).permutation(n) if shuffle else np.arange(n)
-    return Split(train=rows[: n - n_test], test=rows[n - n_test :])
+            n_test = int(round(len(rows) * test_fraction))
+            n_validation = int(round(len(rows) * validation_fraction))
+            n_train = len(rows) - n_test - n_validation
+            parts["train"].append(rows[:n_train])
+            parts["validation"].append(rows[n_train : n_train + n_validation])
+            parts["test"].append(rows[n_train + n_validation :])
+        rows = {part: np.sort(np.concatenate(chosen)) for part, chosen in parts.items()}
+    else:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        n_test = int(round(n * test_fraction))
+        n_validation = int(round(n * validation_fraction))
+        n_train = n - n_test - n_validation
+        rows = {
+            "train": order[:n_train],
+            "validation": order[n_train : n_train + n_validation],
+            "test": order[n_train + n_validation :],
+        }
+    if subset is not None:
+        rows["train"] = _subset(dataset, rows["train"], subset, stratify, rng)
+    return Split(**rows)
+
+
+def _subset(dataset: Dataset, rows: np.ndarray, size: int, stratify: bool, rng) -> np.ndarray:
+    """``size`` of ``rows``, drawn with ``rng``; per class in proportion when ``stratify``
+    (largest remainders), so that every class keeps its share to one row."""
+    if not 1 <= size <= len(rows):
+        raise ValueError(f"subset must be in [1, {len(rows)}] (the training rows), got {size!r}")
+    if not stratify:
+        return np.sort(rng.permutation(rows)[:size])
+    labels, counts = np.unique(dataset.y[rows], return_counts=True)
+    if size < len(labels):
+        raise ValueError(f"subset {size} is smaller than the number of classes ({len(labels)})")
+    exact = counts * size / len(rows)
+    take = np.maximum(np.floor(exact).astype(int), 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable"):
+        if take.sum() >= size:
+            break
+        take[i] += 1
+    while take.sum() > size:  # the minimum of one row per class can overshoot
+        take[np.argmax(take)] -= 1
+    chosen = [
+        rng.permutation(rows[dataset.y[rows] == label])[:count]
+        for label, count in zip(labels, take, strict=True)
+    ]
+    return np.sort(np.concatenate(chosen))
+
+
+def prepare(dataset: Dataset, rows: Split, standardize: bool = False) -> Parts:
+    """The parts of ``dataset`` at ``rows``; with ``standardize``, every feature is shifted and
+    scaled by the training part's mean and standard deviation (``(x − μ_train) / σ_train``,
+    σ = 1 for a constant feature), so nothing of the validation or test part leaks in."""
+    x = dataset.x
+    if standardize:
+        mean = x[rows.train].mean(axis=0)
+        scale = x[rows.train].std(axis=0)
+        x = (x - mean) / np.where(scale > 0, scale, 1.0)
+
+    def part(indices):
+        return Dataset(x[indices], dataset.y[indices], dataset.task, dataset.input_shape)
+
+    validation = part(rows.validation) if len(rows.validation) else None
+    return Parts(part(rows.train), validation, part(rows.test))
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -247,31 +388,53 @@ def _check_range(name: str, value) -> tuple[float, float]:
 
 def save_dataset(path, dataset: Dataset) -> None:
     """Write a data set to an ``.npz`` file."""
-    np.savez(path, x=dataset.x, y=dataset.y, task=dataset.task)
+    np.savez(
+        path,
+        x=dataset.x,
+        y=dataset.y,
+        task=dataset.task,
+        input_shape=np.asarray(dataset.input_shape, dtype=np.int64),
+    )
 
 
 def load_dataset(path) -> Dataset:
     """Read a data set written by :func:`save_dataset`."""
     with np.load(path) as stored:
-        return Dataset(x=stored["x"], y=stored["y"], task=str(stored["task"]))
+        return Dataset(stored["x"], stored["y"], str(stored["task"]), tuple(stored["input_shape"]))
 
 
-def save_split(path, train: Dataset, test: Dataset) -> None:
-    """Write a train/test pair to one ``.npz`` file."""
-    np.savez(path, x_train=train.x, y_train=train.y, x_test=test.x, y_test=test.y, task=train.task)
+PARTS = ("train", "validation", "test")
 
 
-def load_split(path) -> tuple[Dataset, Dataset]:
-    """Read the ``(train, test)`` pair written by :func:`save_split`."""
+def save_split(path, parts: Parts) -> None:
+    """Write prepared parts to one ``.npz`` file (an absent validation part as 0 rows)."""
+    arrays = {}
+    for name in PARTS:
+        part = getattr(parts, name)
+        if part is not None:
+            arrays |= {f"x_{name}": part.x, f"y_{name}": part.y}
+    np.savez(
+        path,
+        **arrays,
+        task=parts.train.task,
+        input_shape=np.asarray(parts.train.input_shape, dtype=np.int64),
+    )
+
+
+def load_split(path) -> Parts:
+    """Read the parts written by :func:`save_split`."""
     with np.load(path) as stored:
-        task = str(stored["task"])
-        return (
-            Dataset(stored["x_train"], stored["y_train"], task),
-            Dataset(stored["x_test"], stored["y_test"], task),
+        task, shape = str(stored["task"]), tuple(stored["input_shape"])
+        return Parts(
+            *(
+                Dataset(stored[f"x_{name}"], stored[f"y_{name}"], task, shape)
+                if f"x_{name}" in stored.files
+                else None
+                for name in PARTS
+            )
         )
 
 
-def split_dataset(dataset: Dataset, **options) -> tuple[Dataset, Dataset]:
-    """``(train, test)`` data sets of :func:`split` applied to ``dataset``."""
-    rows = split(dataset, **options)
-    return tuple(Dataset(dataset.x[r], dataset.y[r], dataset.task) for r in (rows.train, rows.test))
+def split_dataset(dataset: Dataset, **options) -> Parts:
+    """The :class:`Parts` of ``dataset`` split by :func:`split` and :func:`prepare`d."""
+    return prepare(dataset, split(dataset, **options), options.get("standardize", False))

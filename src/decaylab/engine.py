@@ -14,8 +14,9 @@ grow with the number of epochs.
 
 Conventions (the same everywhere in decaylab):
 
-* regression training loss ``½·mean((y − f)²) + penalty``; reported test metric ``mean((y − f)²)``;
-  classification: mean softmax cross-entropy, accuracy;
+* regression training loss ``½·mean((y − f)²) + penalty``; reported validation and test metric
+  ``mean((y − f)²)``; classification: mean softmax cross-entropy, accuracy;
+* metrics are taken in inference mode (batch normalization by its running statistics);
 * ``l2``: penalty ``λ/2·Σ w²``; ``l1``: ``λ·Σ |w|`` (kernels only, never biases);
 * ``decoupled_lr``: ``w ← w − η_t·λ·w`` (Keras ``weight_decay``); ``decoupled``:
   ``w ← w − (η_t/η0)·λ·w`` (Loshchilov & Hutter);
@@ -49,6 +50,8 @@ from decaylab.schedules import SCHEDULES
 HISTORY_COLUMNS = (
     "epoch",
     "train_loss",
+    "validation_loss",
+    "validation_accuracy",
     "test_loss",
     "test_accuracy",
     "scheduled_learning_rate",
@@ -57,7 +60,7 @@ HISTORY_COLUMNS = (
 ORDER_BUDGET_BYTES = 32 * 2**20
 """Most memory one chunk's mini-batch order (and its history records) may take."""
 MAX_CHUNK_EPOCHS = 1024
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ class Progress:
 
 @dataclass
 class ShardResult:
-    """One row per run (settings and final metrics), a tidy history, the learned parameters."""
+    """One row per run (settings and final metrics), a tidy history, the learned parameters
+    (with batch normalization's running statistics, as :func:`models.init_params` lays them)."""
 
     runs: pd.DataFrame
     history: pd.DataFrame
@@ -176,11 +180,17 @@ class TrainingState(NamedTuple):
     optimizer: Any
     active: Any
     diverged_epoch: Any
+    statistics: Any
 
 
 class Data(NamedTuple):
+    """The prepared parts; without a validation part, its fields repeat the test part's and
+    the plan does not read them."""
+
     x_train: Any
     y_train: Any
+    x_validation: Any
+    y_validation: Any
     x_test: Any
     y_test: Any
 
@@ -245,8 +255,11 @@ def train_shard(
     should_stop: Callable[[], bool] | None = None,
     chunk_epochs: int | None = None,
     target_chunk_seconds: float = 1.5,
+    validation: Dataset | None = None,
 ) -> ShardResult:
     """Train every run of ``runs`` (a list of dicts or a DataFrame of per-run values).
+
+    ``validation`` (optional) is evaluated with the test set at every recorded epoch.
 
     ``threads`` sets the backend's CPU threads; ``device`` is ``cpu``, ``gpu`` (an error without
     a GPU) or ``auto``. Training runs in chunks of about ``target_chunk_seconds`` (or exactly
@@ -264,14 +277,21 @@ def train_shard(
         raise ValueError(
             f"batch_size {config.batch_size} is larger than the training set ({n_train} rows)"
         )
-    if train.task != test.task:
-        raise ValueError("train and test sets pose different tasks")
+    parts = [train, test] + ([validation] if validation is not None else [])
+    if any(part.task != train.task for part in parts):
+        raise ValueError("the training, validation and test sets pose different tasks")
     placed_on = backend.resolve_device(device)
     dtype, spec = config.dtype, config.model
-    x_train = models.features(spec, train.x).astype(dtype)
-    x_test = models.features(spec, test.x).astype(dtype)
-    y_train = _targets(train, dtype, train.n_classes)
-    y_test = _targets(test, dtype, train.n_classes)
+    n_classes = max(part.n_classes for part in parts)
+    held_out = validation if validation is not None else test
+    arrays = tuple(
+        array
+        for part in (train, held_out, test)
+        for array in (
+            models.features(spec, part.x, train.input_shape).astype(dtype),
+            _targets(part, dtype, n_classes),
+        )
+    )
     seeds = resolved.hp["seed"].astype(np.int64)
     k, steps = len(resolved), steps_per_epoch(n_train, config.batch_size)
     capacity = chunk_capacity(config, k, steps)
@@ -279,13 +299,14 @@ def train_shard(
         config=config,
         task=train.task,
         n_train=n_train,
+        has_validation=validation is not None,
         schedules=resolved.kinds("schedule"),
         regularizations=resolved.kinds("regularization"),
         capacity=capacity,
         device=placed_on,
     )
     checkpoint = Path(checkpoint) if checkpoint else None
-    fingerprint = _fingerprint(config, resolved, (x_train, y_train, x_test, y_test))
+    fingerprint = _fingerprint(config, resolved, arrays)
 
     started = time.perf_counter()
     with backend.device_scope(placed_on):
@@ -294,15 +315,17 @@ def train_shard(
             which: ops.convert_to_tensor(resolved.indices(which))
             for which in ("schedule", "regularization")
         }
-        data = Data(*(ops.convert_to_tensor(a) for a in (x_train, y_train, x_test, y_test)))
-        params0 = models.init_params(spec, x_train.shape[1], y_train.shape[1], seeds)
-        params0 = tree.map_structure(lambda p: ops.convert_to_tensor(p.astype(dtype)), params0)
+        data = Data(*(ops.convert_to_tensor(a) for a in arrays))
+        initial = models.init_params(spec, arrays[0].shape[1:], arrays[1].shape[1], seeds)
+        initial = tree.map_structure(lambda p: ops.convert_to_tensor(p.astype(dtype)), initial)
+        params0, statistics0 = models.split_statistics(initial)
         optimizer = make_optimizer(plan, models.decay_mask(params0))
         state = TrainingState(
             params0,
             optimizer.init(params0, hp),
             ops.ones((k,), dtype="bool"),
             ops.full((k,), -1, dtype="int32"),
+            statistics0,
         )
         rngs = [np.random.RandomState(int(seed)) for seed in seeds]
         records: list[np.ndarray] = []
@@ -372,13 +395,15 @@ def train_shard(
                 raise Interrupted(trained, checkpoint)
             if chunk_epochs is None:
                 n_epochs = _next_chunk(n_epochs, seconds, calls, capacity, target_chunk_seconds)
-        params = tree.map_structure(ops.convert_to_numpy, state.params)
+        params = tree.map_structure(
+            ops.convert_to_numpy, models.merge_statistics(state.params, state.statistics)
+        )
         diverged_epoch = ops.convert_to_numpy(state.diverged_epoch)
     if checkpoint is not None:
         checkpoint.unlink(missing_ok=True)
     history = np.stack(records)  # (records, K, columns)
     return ShardResult(
-        runs=_runs_table(config, train.task, resolved, params, history[-1], diverged_epoch),
+        runs=_runs_table(config, plan, resolved, params, history[-1], diverged_epoch),
         history=_history_table(history),
         params=params,
         device=backend.device_description(placed_on),
@@ -394,6 +419,7 @@ class Plan:
     config: ShardConfig
     task: str
     n_train: int
+    has_validation: bool
     schedules: tuple[str, ...]
     regularizations: tuple[str, ...]
     capacity: int
@@ -526,26 +552,44 @@ def example_losses(outputs, targets, classification: bool):
     return 0.5 * ops.mean(ops.square(targets - outputs), axis=-1)
 
 
-def metrics(plan: Plan, params, coefficients, data: Data):
-    """``(K, 4)``: training objective, test loss (MSE or cross-entropy), test accuracy, ‖w‖."""
+def metrics(plan: Plan, params, statistics, coefficients, data: Data):
+    """``(K, 6)``: training objective, validation and test loss (MSE or cross-entropy) and
+    accuracy (NaN for regression, and for validation when there is no validation part), ‖w‖."""
     spec, classification = plan.config.model, plan.task == CLASSIFICATION
     k = ops.shape(next(iter(tree.flatten(params))))[0]
 
     def outputs_on(x):
-        return models.apply(spec, params, ops.broadcast_to(x[None], (k, *ops.shape(x))))
+        return models.apply(spec, params, ops.broadcast_to(x[None], (k, *ops.shape(x))), statistics)
 
-    train_out, test_out = outputs_on(data.x_train), outputs_on(data.x_test)
+    def held_out(x, y):
+        out = outputs_on(x)
+        if classification:
+            loss = ops.mean(example_losses(out, y[None], True), axis=1)
+            hits = ops.argmax(out, axis=-1) == ops.argmax(y, axis=-1)[None]
+            return loss, ops.mean(ops.cast(hits, out.dtype), axis=1)
+        loss = ops.mean(ops.square(y[None] - out), axis=(1, 2))
+        return loss, ops.full_like(loss, float("nan"))
+
+    train_out = outputs_on(data.x_train)
     train_loss = ops.mean(example_losses(train_out, data.y_train[None], classification), axis=1)
     train_loss = train_loss + penalty(params, coefficients)
-    if classification:
-        test_loss = ops.mean(example_losses(test_out, data.y_test[None], True), axis=1)
-        hits = ops.argmax(test_out, axis=-1) == ops.argmax(data.y_test, axis=-1)[None]
-        test_accuracy = ops.mean(ops.cast(hits, test_out.dtype), axis=1)
+    test_loss, test_accuracy = held_out(data.x_test, data.y_test)
+    if plan.has_validation:
+        validation_loss, validation_accuracy = held_out(data.x_validation, data.y_validation)
     else:
-        test_loss = ops.mean(ops.square(data.y_test[None] - test_out), axis=(1, 2))
-        test_accuracy = ops.full_like(test_loss, float("nan"))
+        validation_loss = validation_accuracy = ops.full_like(test_loss, float("nan"))
     weight_norm = ops.sqrt(models.squared_norm(params))
-    return ops.stack([train_loss, test_loss, test_accuracy, weight_norm], axis=1)
+    return ops.stack(
+        [
+            train_loss,
+            validation_loss,
+            validation_accuracy,
+            test_loss,
+            test_accuracy,
+            weight_norm,
+        ],
+        axis=1,
+    )
 
 
 def train_step(
@@ -555,11 +599,13 @@ def train_step(
     k = ops.shape(hp["learning_rate"])[0]
     batch = plan.config.batch_size
     xb, yb = (
-        ops.broadcast_to(ops.take(a, rows, axis=0), (k, batch, ops.shape(a)[1]))
+        ops.broadcast_to(ops.take(a, rows, axis=0), (k, batch, *ops.shape(a)[1:]))
         for a in (data.x_train, data.y_train)
     )
     lr = learning_rate(plan, step, hp, kinds["schedule"])
-    (_, per_run), grads = gradient(state.params, xb, yb, row_mask, coefficients)
+    (_, (per_run, statistics)), grads = gradient(
+        state.params, state.statistics, xb, yb, row_mask, coefficients
+    )
     ctx = {
         "hp": hp,
         "lr": lr,
@@ -581,6 +627,7 @@ def train_step(
         tree.map_structure(keep, new_optimizer, state.optimizer),
         still_active,
         state.diverged_epoch,
+        tree.map_structure(keep, statistics, state.statistics),
     ), ops.logical_and(state.active, ops.logical_not(finite))
 
 
@@ -597,12 +644,12 @@ def build_chunk(plan: Plan):
     classification = plan.task == CLASSIFICATION
     steps, stride, epochs = plan.steps, config.history_stride, config.epochs
 
-    def objective(params, x, y, row_mask, coefficients):
-        outputs = models.apply(config.model, params, x)
+    def objective(params, statistics, x, y, row_mask, coefficients):
+        outputs, statistics = models.forward(config.model, params, statistics, x, row_mask)
         per_example = example_losses(outputs, y, classification)
         per_run = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
         per_run = per_run + penalty(params, coefficients)
-        return ops.sum(per_run), per_run
+        return ops.sum(per_run), (per_run, statistics)
 
     gradient = backend.value_and_grad(objective)
 
@@ -615,16 +662,16 @@ def build_chunk(plan: Plan):
         )
         first_slot = (first_epoch + stride - 1) // stride  # records before this chunk, by stride
 
-        def record(records, epoch, params):
+        def record(records, epoch, params, statistics):
             final_off_stride = ops.cast(
                 ops.logical_and(epoch == epochs, epoch % stride != 0), "int32"
             )
             i = epoch // stride - first_slot + final_off_stride
             lr = learning_rate(plan, ops.maximum(epoch * steps - 1, 0), hp, kinds["schedule"])
-            values = metrics(plan, params, coefficients, data)
+            values = metrics(plan, params, statistics, coefficients, data)
             epoch_column = ops.zeros_like(lr) + ops.cast(epoch, lr.dtype)
             row = ops.concatenate(
-                [epoch_column[:, None], values[:, :3], lr[:, None], values[:, 3:]], axis=1
+                [epoch_column[:, None], values[:, :5], lr[:, None], values[:, 5:]], axis=1
             )
             zero = ops.zeros_like(i)  # one integer type for every index (JAX insists)
             return ops.slice_update(records, (i, zero, zero), row[None])
@@ -634,7 +681,7 @@ def build_chunk(plan: Plan):
             epoch = first_epoch + i
             records = ops.cond(
                 ops.logical_or(epoch % stride == 0, epoch == epochs),
-                lambda: record(records, epoch, state.params),
+                lambda: record(records, epoch, state.params, state.statistics),
                 lambda: records,
             )
 
@@ -745,7 +792,7 @@ def _load_checkpoint(path: Path, fingerprint, template):
     return state, epoch, records, rng_states
 
 
-def _runs_table(config, task, resolved: Runs, params, final, diverged_epoch):
+def _runs_table(config, plan: Plan, resolved: Runs, params, final, diverged_epoch):
     """One row per run: its per-run values and the metrics of the last record."""
     metrics_ = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
     table = pd.DataFrame(
@@ -757,11 +804,13 @@ def _runs_table(config, task, resolved: Runs, params, final, diverged_epoch):
     )
     table["seed"] = table["seed"].astype(int)
     table["train_loss"] = metrics_["train_loss"]
-    table["test_loss"] = metrics_["test_loss"]
-    if task == CLASSIFICATION:
-        table["test_accuracy"] = metrics_["test_accuracy"]
-    else:
-        table["test_mse"] = metrics_["test_loss"]
+    parts = ["validation", "test"] if plan.has_validation else ["test"]
+    for part in parts:
+        table[f"{part}_loss"] = metrics_[f"{part}_loss"]
+        if plan.task == CLASSIFICATION:
+            table[f"{part}_accuracy"] = metrics_[f"{part}_accuracy"]
+        else:
+            table[f"{part}_mse"] = metrics_[f"{part}_loss"]
     table["weight_norm"] = metrics_["weight_norm"]
     table["final_learning_rate"] = metrics_["scheduled_learning_rate"]
     table["diverged"] = diverged_epoch >= 0

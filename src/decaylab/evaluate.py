@@ -17,14 +17,28 @@ ACTIVATIONS = {
 
 
 def predict(spec: models.ModelSpec, params, x: np.ndarray) -> np.ndarray:
-    """Outputs ``(K, n, n_out)`` of K stacked runs on raw inputs ``x`` ``(n, d)``, in float64."""
+    """Outputs ``(K, n, n_out)`` of K stacked runs of a dense model on raw inputs ``x``
+    ``(n, d)``, in float64, in inference mode: each hidden layer ``h ← act(norm(h·W + b))``,
+    ``norm`` by :mod:`models`'s formula (batch normalization by the running statistics)."""
+    if spec.kind == "cnn":
+        raise ValueError("NumPy evaluation covers dense models only, not cnn")
     if spec.activation not in ACTIVATIONS and spec.kind == "mlp":
         raise ValueError(f"NumPy evaluation has no activation {spec.activation!r}")
     inputs = models.features(spec, x)
     h = np.broadcast_to(inputs[None], (params[0]["kernel"].shape[0], *inputs.shape))
     for i, layer in enumerate(params):
-        kernel, bias = (np.asarray(layer[name], dtype=np.float64) for name in ("kernel", "bias"))
-        h = np.einsum("kbi,kio->kbo", h, kernel) + bias[:, None, :]
+        layer = {name: np.asarray(value, dtype=np.float64) for name, value in layer.items()}
+        h = np.einsum("kbi,kio->kbo", h, layer["kernel"])
+        if "bias" in layer:
+            h = h + layer["bias"][:, None, :]
+        if "gamma" in layer:
+            if "moving_mean" in layer:
+                mean, variance = layer["moving_mean"][:, None], layer["moving_variance"][:, None]
+            else:
+                mean = h.mean(axis=-1, keepdims=True)
+                variance = h.var(axis=-1, keepdims=True)
+            h = (h - mean) / np.sqrt(variance + models.EPSILON)
+            h = layer["gamma"][:, None] * h + layer["beta"][:, None]
         if i < len(params) - 1:
             h = ACTIVATIONS[spec.activation](h)
     return h

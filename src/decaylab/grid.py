@@ -47,6 +47,20 @@ def as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def split_options(dataset: dict) -> dict:
+    """The split's options of a data set of the config, ``standardize`` defaulting to whether
+    the source is tabular (``registry.STANDARDIZED``)."""
+    return {
+        "standardize": dataset["generator"] in registry.STANDARDIZED,
+        **dataset.get("split", {}),
+    }
+
+
+def source_options(dataset: dict) -> dict:
+    """The options a data set's source is called with (all but ``generator`` and ``split``)."""
+    return {k: v for k, v in dataset.items() if k not in ("generator", "split")}
+
+
 def model_settings(model) -> dict:
     """``"linear"`` or ``{kind: mlp, hidden: [...], ...}`` as a mapping."""
     return {"kind": model} if isinstance(model, str) else dict(model)

@@ -1,10 +1,18 @@
 """Models as pure functions of parameters stacked along a leading run axis K.
 
-Parameters are a list of layers ``[{"kernel": W1, "bias": b1}, …]`` with shapes ``(K, fan_in,
-fan_out)`` and ``(K, fan_out)``; what is decayed is decided by name (``DECAYED``). Kernels start
-from Keras's default ``glorot_uniform`` (U(−l, l), ``l = sqrt(6 / (fan_in + fan_out))``) drawn
-with ``RandomState(seed)`` of each run, biases from zeros, so a run starts the same whatever shard
-it is trained in.
+Parameters are a list of layers ``[{"kernel": W1, "bias": b1}, …]``, each tensor with a leading
+run axis K: dense kernels ``(K, fan_in, fan_out)``, convolution kernels ``(K, *window,
+channels_in, channels_out)``, biases ``(K, fan_out)``. A normalized layer has no bias but a
+``gamma`` and a ``beta`` ``(K, fan_out)``; batch normalization also keeps running
+``moving_mean`` and ``moving_variance`` (the *statistics*, not trained by gradients, kept apart
+from the parameters by the engine). What is decayed is decided by name (``DECAYED``): kernels
+only. Kernels start from Keras's default ``glorot_uniform`` (U(−l, l), ``l = sqrt(6 / (fan_in +
+fan_out))``, fans counted over the window as Keras does) drawn with ``RandomState(seed)`` of each
+run; biases and β from zeros, γ from ones, so a run starts the same whatever shard it is trained
+in.
+
+The runs of a convolutional layer are computed as one grouped convolution (K groups: run k's
+channels are group k), as HFTA fuses models; the dense layers as one batched matrix product.
 
 The functions that build the computation import ``keras`` when called, so that the NumPy-only
 parts (specs, features, initial values) load without a backend.
@@ -16,71 +24,175 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from decaylab.registry import ACTIVATIONS, MODELS
+from decaylab.registry import ACTIVATIONS, MODELS, NORMALIZATIONS
+
+EPSILON = 1e-3
+"""ε of layer and batch normalization (Keras's default)."""
+MOMENTUM = 0.99
+"""Batch normalization's running average: ``m ← 0.99·m + 0.01·batch statistic`` (Keras's)."""
+STATISTICS = ("moving_mean", "moving_variance")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """``linear``; ``polynomial`` (linear on ``x, x², …, x^degree``); ``mlp`` (``hidden`` sizes)."""
+    """``linear``; ``polynomial`` (linear on ``x, x², …, x^degree``); ``mlp`` (``hidden``
+    sizes); ``cnn``: per entry of ``filters`` a convolution (``kernel_size``, same padding),
+    normalization, activation and max pooling by ``pool``, then the ``hidden`` dense layers.
+    ``normalization`` (``none``, ``layer`` or ``batch``) follows every hidden layer's linear map,
+    before its activation."""
 
     kind: str = "linear"
     degree: int = 1
     hidden: tuple[int, ...] = ()
     activation: str = "relu"
+    filters: tuple[int, ...] = ()
+    kernel_size: int = 3
+    pool: int = 2
+    normalization: str = "none"
 
     def __post_init__(self):
         if self.kind not in MODELS:
             raise ValueError(f"model must be one of {list(MODELS)}, got {self.kind!r}")
         if self.kind == "polynomial" and (not isinstance(self.degree, int) or self.degree < 1):
             raise ValueError(f"degree must be a positive integer, got {self.degree!r}")
-        if self.kind == "mlp":
-            if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
-                raise ValueError(
-                    f"hidden must be a non-empty list of positive integers, got {self.hidden!r}"
-                )
-            if self.activation not in ACTIVATIONS:
-                raise ValueError(
-                    f"activation must be one of {list(ACTIVATIONS)}, got {self.activation!r}"
-                )
+        if self.kind == "mlp" and not self.hidden:
+            raise ValueError(
+                f"hidden must be a non-empty list of positive integers, got {self.hidden!r}"
+            )
+        if self.kind == "cnn" and not self.filters:
+            raise ValueError(
+                f"filters must be a non-empty list of positive integers, got {self.filters!r}"
+            )
+        for name in ("hidden", "filters"):
+            if any(not isinstance(h, int) or h < 1 for h in getattr(self, name)):
+                raise ValueError(f"{name} must be positive integers, got {getattr(self, name)!r}")
+        for name in ("kernel_size", "pool"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {list(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}"
+            )
+
+    @property
+    def hidden_layers(self) -> int:
+        """How many layers are followed by normalization and activation."""
+        return len(self.filters if self.kind == "cnn" else ()) + len(
+            self.hidden if self.kind in ("mlp", "cnn") else ()
+        )
 
 
-def features(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
-    """The model's input features: ``x`` itself, or ``[x, x², …, x^degree]`` per column."""
+def spec_of(model) -> ModelSpec:
+    """The spec of a config's ``model``: a kind's name, or a mapping of its options."""
+    settings = {"kind": model} if isinstance(model, str) else dict(model)
+    for key in ("hidden", "filters"):
+        if key in settings:
+            settings[key] = tuple(settings[key])
+    return ModelSpec(**settings)
+
+
+def features(spec: ModelSpec, x: np.ndarray, input_shape: tuple[int, ...] = ()) -> np.ndarray:
+    """The model's inputs: ``x`` itself; ``[x, x², …, x^degree]`` per column; for ``cnn``, the
+    rows reshaped to ``(n, *input_shape)`` (sequences ``(length, channels)`` or images)."""
+    if spec.kind == "cnn":
+        if len(input_shape) not in (2, 3):
+            raise ValueError(
+                "model cnn needs sequences (length, channels) or images (height, width, "
+                f"channels); this data set has plain features (input shape {input_shape or '()'})"
+            )
+        return x.reshape(len(x), *input_shape)
     if spec.kind != "polynomial":
         return x
     return np.concatenate([x**power for power in range(1, spec.degree + 1)], axis=1)
 
 
-def layer_shapes(spec: ModelSpec, n_in: int, n_out: int) -> list[tuple[int, int]]:
-    """``(fan_in, fan_out)`` of each dense layer."""
-    sizes = [n_in, *(spec.hidden if spec.kind == "mlp" else ()), n_out]
-    return list(zip(sizes[:-1], sizes[1:], strict=True))
+@dataclass(frozen=True)
+class Layer:
+    """One layer's plan: a convolution (``window``) or dense layer, and what follows it."""
+
+    window: tuple[int, ...]
+    fan_in: int
+    fan_out: int
+    hidden: bool
+    pool: int = 1
+
+    @property
+    def kernel_shape(self) -> tuple[int, ...]:
+        return (*self.window, self.fan_in, self.fan_out)
 
 
-def init_params(spec: ModelSpec, n_in: int, n_out: int, seeds) -> list[dict[str, np.ndarray]]:
-    """Stacked float64 initial parameters, one slice per seed (Keras default initializers).
-
-    One ``{"kernel": (K, fan_in, fan_out), "bias": (K, fan_out)}`` per dense layer.
-    """
-    per_run = []
-    for seed in seeds:
-        rng = np.random.RandomState(int(seed))
-        layers = []
-        for fan_in, fan_out in layer_shapes(spec, n_in, n_out):
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
-            layers.append((rng.uniform(-limit, limit, (fan_in, fan_out)), np.zeros(fan_out)))
-        per_run.append(layers)
-    return [
-        {
-            "kernel": np.stack([run[i][0] for run in per_run]),
-            "bias": np.stack([run[i][1] for run in per_run]),
-        }
-        for i in range(len(per_run[0]))
+def layers(spec: ModelSpec, input_shape: tuple[int, ...], n_out: int) -> list[Layer]:
+    """The layers of ``spec`` for examples of ``input_shape`` (the shape of :func:`features`'s
+    rows), in order; convolutions keep their size (same padding), pooling divides it (floor)."""
+    planned = []
+    if spec.kind == "cnn":
+        *spatial, channels = input_shape
+        for width in spec.filters:
+            planned.append(
+                Layer((spec.kernel_size,) * len(spatial), channels, width, True, spec.pool)
+            )
+            spatial, channels = [s // spec.pool for s in spatial], width
+            if min(spatial) < 1:
+                raise ValueError(
+                    f"input shape {tuple(input_shape)} is too small for {len(spec.filters)} "
+                    f"poolings by {spec.pool}"
+                )
+        n_in = int(np.prod(spatial)) * channels
+    else:
+        n_in = int(np.prod(input_shape))
+    sizes = [n_in, *(spec.hidden if spec.kind in ("mlp", "cnn") else ()), n_out]
+    planned += [
+        Layer((), a, b, i < len(sizes) - 2)
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))
     ]
+    return planned
+
+
+def init_params(spec: ModelSpec, input_shape, n_out: int, seeds) -> list[dict[str, np.ndarray]]:
+    """Stacked float64 initial parameters and statistics, one slice per seed.
+
+    A layer's kernel is drawn first, from each run's ``RandomState(seed)``, layer after layer;
+    the other values are constants.
+    """
+    plan = layers(spec, tuple(input_shape), n_out)
+    rngs = [np.random.RandomState(int(seed)) for seed in seeds]
+    stacked = []
+    for layer in plan:
+        receptive = int(np.prod(layer.window)) if layer.window else 1
+        limit = np.sqrt(6.0 / (receptive * (layer.fan_in + layer.fan_out)))
+        values = {"kernel": np.stack([r.uniform(-limit, limit, layer.kernel_shape) for r in rngs])}
+        k, width = len(rngs), layer.fan_out
+        if layer.hidden and spec.normalization != "none":
+            values |= {"gamma": np.ones((k, width)), "beta": np.zeros((k, width))}
+            if spec.normalization == "batch":
+                values |= {
+                    "moving_mean": np.zeros((k, width)),
+                    "moving_variance": np.ones((k, width)),
+                }
+        else:
+            values["bias"] = np.zeros((k, width))
+        stacked.append(values)
+    return stacked
+
+
+def split_statistics(stacked):
+    """``(parameters, statistics)`` of a list of layer dicts that holds both."""
+    parameters = [{n: v for n, v in layer.items() if n not in STATISTICS} for layer in stacked]
+    statistics = [{n: v for n, v in layer.items() if n in STATISTICS} for layer in stacked]
+    return parameters, statistics
+
+
+def merge_statistics(parameters, statistics):
+    """One list of layer dicts of both (what :func:`save_params` writes)."""
+    return [{**p, **s} for p, s in zip(parameters, statistics, strict=True)]
 
 
 DECAYED = frozenset({"kernel"})
-"""Parameter names that regularization penalizes and decays (never biases)."""
+"""Parameter names that regularization penalizes and decays (never biases, γ or β)."""
 
 
 def decay_mask(params) -> list[dict[str, bool]]:
@@ -93,11 +205,20 @@ def decayed(params) -> list:
     return [value for layer in params for name, value in layer.items() if name in DECAYED]
 
 
-def apply(spec: ModelSpec, params, x):
-    """Outputs ``(K, B, n_out)`` for inputs ``x`` of shape ``(K, B, d)``.
+def apply(spec: ModelSpec, params, x, statistics=None):
+    """Outputs ``(K, B, n_out)`` for inputs ``x`` of shape ``(K, B, *input)``, in inference mode
+    (batch normalization by its running statistics)."""
+    return forward(spec, params, statistics, x)[0]
 
-    Hidden layers: ``h ← activation(h·W + b)``; the last layer is linear (regression output or
-    classification logits).
+
+def forward(spec: ModelSpec, params, statistics, x, row_mask=None):
+    """``(outputs, statistics)``. With ``row_mask`` ``(B,)`` (1 for the rows of the batch, 0 for
+    padding), batch normalization trains: it normalizes by the batch's own mean and (biased)
+    variance over the masked rows and positions, and moves its statistics towards them;
+    without, it uses the running statistics, which come back unchanged.
+
+    Normalization of ``h`` over axis set A: ``γ·(h − mean_A h)/sqrt(var_A h + ε) + β``; A is the
+    features of one example for ``layer``, the batch (and positions) for ``batch``.
     """
     import keras
     from keras import ops
@@ -108,12 +229,99 @@ def apply(spec: ModelSpec, params, x):
     activation = (
         backend.tanh if spec.activation == "tanh" else keras.activations.get(spec.activation)
     )
+    statistics = statistics if statistics is not None else [{} for _ in params]
+    new_statistics = []
+    k = ops.shape(x)[0]
     h = x
     for i, layer in enumerate(params):
-        h = ops.einsum("kbi,kio->kbo", h, layer["kernel"]) + layer["bias"][:, None, :]
+        kernel = layer["kernel"]
+        convolution = len(ops.shape(kernel)) > 3
+        if convolution:  # h: (K, B, *spatial, C) → grouped over runs → (K, B, *spatial, F)
+            h = _grouped_convolution(h, kernel)
+        else:
+            if len(ops.shape(h)) > 3:  # flatten (K, B, *spatial, C) as Keras's Flatten
+                h = ops.reshape(h, (k, ops.shape(h)[1], -1))
+            h = ops.einsum("kbi,kio->kbo", h, kernel)
+        if "bias" in layer:
+            h = h + _per_run(layer["bias"], h)
+        moved = statistics[i]
+        if "gamma" in layer:
+            h, moved = _normalize(spec.normalization, h, layer, statistics[i], row_mask)
+        new_statistics.append(moved)
         if i < len(params) - 1:
             h = activation(h)
-    return h
+            if convolution and spec.pool > 1:
+                h = _max_pool(h, spec.pool)
+    return h, new_statistics
+
+
+def _per_run(values, h):
+    """``(K, F)`` values shaped to broadcast against ``h`` ``(K, B, …, F)``."""
+    from keras import ops
+
+    shape = ops.shape(values)
+    return ops.reshape(values, (shape[0], *([1] * (len(ops.shape(h)) - 2)), shape[1]))
+
+
+def _grouped_convolution(h, kernel):
+    """Run k's input channels convolved with run k's kernel, all runs in one convolution with
+    K groups: inputs ``(K, B, *spatial, C)`` → ``(B, *spatial, K·C)``, kernel ``(K, *window, C,
+    F)`` → ``(*window, C, K·F)``, output back to ``(K, B, *spatial, F)``."""
+    from keras import ops
+
+    shape = ops.shape(h)
+    k, b, spatial, c = shape[0], shape[1], tuple(shape[2:-1]), shape[-1]
+    n = len(spatial)
+    grouped = ops.reshape(ops.transpose(h, (1, *range(2, 2 + n), 0, 2 + n)), (b, *spatial, k * c))
+    window = tuple(ops.shape(kernel)[1 : 1 + n])
+    f = ops.shape(kernel)[-1]
+    weights = ops.reshape(ops.transpose(kernel, (*range(1, 2 + n), 0, 2 + n)), (*window, c, k * f))
+    out = ops.conv(grouped, weights, padding="same")
+    out = ops.reshape(out, (b, *spatial, k, f))
+    return ops.transpose(out, (1 + n, 0, *range(1, 1 + n), 2 + n))
+
+
+def _max_pool(h, size):
+    """Max pooling by ``size`` (stride ``size``, valid) over the spatial axes of
+    ``(K, B, *spatial, F)``, the runs folded into the channels."""
+    from keras import ops
+
+    shape = ops.shape(h)
+    k, b, spatial, f = shape[0], shape[1], tuple(shape[2:-1]), shape[-1]
+    n = len(spatial)
+    folded = ops.reshape(ops.transpose(h, (1, *range(2, 2 + n), 0, 2 + n)), (b, *spatial, k * f))
+    pooled = ops.max_pool(folded, size, size, padding="valid")
+    out_spatial = tuple(ops.shape(pooled)[1:-1])
+    pooled = ops.reshape(pooled, (b, *out_spatial, k, f))
+    return ops.transpose(pooled, (1 + n, 0, *range(1, 1 + n), 2 + n))
+
+
+def _normalize(kind, h, layer, statistics, row_mask):
+    from keras import ops
+
+    gamma, beta = _per_run(layer["gamma"], h), _per_run(layer["beta"], h)
+    if kind == "layer":
+        mean = ops.mean(h, axis=-1, keepdims=True)
+        variance = ops.mean(ops.square(h - mean), axis=-1, keepdims=True)
+        return gamma * (h - mean) / ops.sqrt(variance + EPSILON) + beta, statistics
+    axes = tuple(range(1, len(ops.shape(h)) - 1))  # batch and positions, per run and channel
+    if row_mask is None:
+        mean = _per_run(statistics["moving_mean"], h)
+        variance = _per_run(statistics["moving_variance"], h)
+        moved = statistics
+    else:
+        weight = ops.reshape(row_mask, (1, -1, *([1] * (len(ops.shape(h)) - 2))))
+        weight = ops.broadcast_to(weight, ops.shape(h)[:-1] + (1,))
+        total = ops.sum(weight, axis=axes, keepdims=True)
+        mean = ops.sum(h * weight, axis=axes, keepdims=True) / total
+        variance = ops.sum(ops.square(h - mean) * weight, axis=axes, keepdims=True) / total
+        flat_mean, flat_variance = (ops.reshape(v, (ops.shape(h)[0], -1)) for v in (mean, variance))
+        moved = {
+            "moving_mean": MOMENTUM * statistics["moving_mean"] + (1 - MOMENTUM) * flat_mean,
+            "moving_variance": MOMENTUM * statistics["moving_variance"]
+            + (1 - MOMENTUM) * flat_variance,
+        }
+    return gamma * (h - mean) / ops.sqrt(variance + EPSILON) + beta, moved
 
 
 def squared_norm(params):

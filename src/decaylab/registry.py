@@ -202,12 +202,19 @@ REGULARIZATIONS = _table(
 MODELS = _table(
     Component("linear", options=()),
     Component("polynomial", options=("degree",)),
-    Component("mlp", options=("hidden", "activation")),
+    Component("mlp", options=("hidden", "activation", "normalization")),
+    Component(
+        "cnn",
+        options=("filters", "kernel_size", "pool", "hidden", "activation", "normalization"),
+    ),
 )
 """Models (``models.py``); their options are the architecture, which splits shards."""
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "softplus", "silu")
-"""Hidden-layer activations of ``mlp`` (Keras names)."""
+"""Hidden-layer activations of ``mlp`` and ``cnn`` (Keras names)."""
+
+NORMALIZATIONS = ("none", "layer", "batch")
+"""What follows each hidden layer's linear map: nothing, LayerNorm or BatchNorm."""
 
 GENERATORS = _table(
     Component(
@@ -216,8 +223,38 @@ GENERATORS = _table(
     Component("sine", options=("n", "noise", "x_range", "seed")),
     Component("moons", options=("n", "noise", "seed")),
     Component("spirals", options=("n", "n_classes", "noise", "seed")),
+    *(
+        Component(name, options=(), description="tabular, bundled with scikit-learn")
+        for name in ("breast_cancer", "wine", "iris", "diabetes")
+    ),
+    Component("digits", options=(), description="8×8 images, bundled with scikit-learn"),
+    Component(
+        "mnist1d",
+        options=(
+            "n",
+            "seed",
+            "padding",
+            "scale_coeff",
+            "max_translation",
+            "corr_noise_scale",
+            "iid_noise_scale",
+            "shear_scale",
+            "length",
+        ),
+        description="MNIST-1D sequences, generated",
+    ),
+    Component("file", options=("path", "target", "features", "task"), description="user's file"),
+    *(
+        Component(name, options=("origin", "checksums"), description="Keras archive")
+        for name in ("mnist", "fashion_mnist", "cifar10")
+    ),
 )
-"""Data generators (``data.py``) and the options each accepts."""
+"""Data sources (``data.py``, ``sources.py``) and the options each accepts."""
+
+STANDARDIZED = frozenset({"breast_cancer", "wine", "iris", "diabetes", "digits", "file"})
+"""Sources whose features are standardized by default (tabular data); the others — synthetic
+problems defined on their own scale, images scaled to [0, 1], MNIST-1D standardized as a whole —
+are not, unless the split says so."""
 
 PER_RUN_KINDS = {"schedule": SCHEDULES, "regularization": REGULARIZATIONS}
 """Names that select code but vary inside a shard: every kind is computed, each run picks one."""

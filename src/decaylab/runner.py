@@ -19,6 +19,9 @@ from decaylab.data import CLASSIFICATION, Dataset
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
 METRICS = [
+    "validation_mse",
+    "validation_accuracy",
+    "validation_loss",
     "test_mse",
     "test_accuracy",
     "test_loss",
@@ -34,18 +37,22 @@ CURVE_POINTS = 200
 
 
 def model_spec(shard: dict) -> models.ModelSpec:
-    settings = dict(shard["model"])
-    if "hidden" in settings:
-        settings["hidden"] = tuple(settings["hidden"])
-    return models.ModelSpec(**settings)
+    return models.spec_of(shard["model"])
 
 
 def model_label(spec: models.ModelSpec) -> str:
-    """``linear``, ``polynomial(9)`` or ``mlp(32x32, relu)``."""
+    """``linear``, ``polynomial(9)``, ``mlp(32x32, relu)``, ``cnn(16x32/k5/p2, 32, relu, batch
+    norm)``."""
     if spec.kind == "polynomial":
         return f"polynomial({spec.degree})"
+    norm = [] if spec.normalization == "none" else [f"{spec.normalization} norm"]
+    hidden = "x".join(map(str, spec.hidden))
     if spec.kind == "mlp":
-        return f"mlp({'x'.join(map(str, spec.hidden))}, {spec.activation})"
+        return f"mlp({', '.join([hidden, spec.activation, *norm])})"
+    if spec.kind == "cnn":
+        convolutions = f"{'x'.join(map(str, spec.filters))}/k{spec.kernel_size}/p{spec.pool}"
+        layers = [convolutions, *([hidden] if hidden else []), spec.activation, *norm]
+        return f"cnn({', '.join(layers)})"
     return spec.kind
 
 
@@ -133,7 +140,8 @@ def train(
 ):
     """Train a shard; its runs table carries its labels, settings and final metrics.
 
-    ``engine_options`` go to :func:`decaylab.engine.train_shard` (checkpoint, progress, stop).
+    ``engine_options`` go to :func:`decaylab.engine.train_shard` (validation, checkpoint,
+    progress, stop).
     """
     from decaylab.engine import train_shard  # loads the Keras backend
 
@@ -155,7 +163,11 @@ def train(
 
 def curves(shard: dict, params, train_set: Dataset, test_set: Dataset) -> pd.DataFrame:
     """Predictions of every run on a grid over the data's x range (1-d regression only)."""
-    if test_set.task == CLASSIFICATION or train_set.x.shape[1] != 1:
+    if (
+        test_set.task == CLASSIFICATION
+        or train_set.x.shape[1] != 1
+        or shard["model"]["kind"] == "cnn"
+    ):
         return pd.DataFrame(columns=["run", "x", "prediction"])
     spec = model_spec(shard)
     x_all = np.concatenate([train_set.x, test_set.x])

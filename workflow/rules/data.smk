@@ -1,4 +1,12 @@
+def source_file(wildcards):
+    """The user's file a data set reads, so that editing it re-runs what depends on it."""
+    dataset = config["datasets"][wildcards.dataset]
+    return [dataset["path"]] if dataset["generator"] == "file" else []
+
+
 rule generate_data:
+    input:
+        source_file,
     output:
         dataset="data/{dataset}/generated.npz",
     log:
@@ -7,7 +15,8 @@ rule generate_data:
         "../envs/decaylab.yaml"
     params:
         options=lambda w: {
-            k: v for k, v in config["datasets"][w.dataset].items() if k != "split"
+            "generator": config["datasets"][w.dataset]["generator"],
+            **grid.source_options(config["datasets"][w.dataset]),
         },
     script:
         "../scripts/generate_data.py"
@@ -23,6 +32,6 @@ rule split_data:
     conda:
         "../envs/decaylab.yaml"
     params:
-        split=lambda w: config["datasets"][w.dataset]["split"],
+        split=lambda w: grid.split_options(config["datasets"][w.dataset]),
     script:
         "../scripts/split_data.py"

@@ -21,12 +21,12 @@ tables["runs"] = files.read_csv(
     snakemake.input.runs, rows=snakemake.params.planned_runs, repair=REPAIR
 )
 options = snakemake.params.options if isinstance(snakemake.params.options, dict) else {}
-train, test = files.checked_npz(
+parts = files.checked_npz(
     snakemake.input.split,
     data.load_split,
     "regenerate it: snakemake --cores 8 --forcerun split_data",
 )
-figure = figures.draw(snakemake.wildcards.figure, tables, train, test, **options)
+figure = figures.draw(snakemake.wildcards.figure, tables, parts.train, parts.test, **options)
 for path, extra in ((snakemake.output.png, {"dpi": 130}), (snakemake.output.svg, {})):
     with files.atomic(path) as temporary:
         figure.savefig(temporary, bbox_inches="tight", **extra)

@@ -1,4 +1,4 @@
-"""Split one data set into train and test."""
+"""Split one data set into training, validation and test parts, and prepare them."""
 
 import os
 import sys
@@ -8,8 +8,11 @@ from decaylab import data
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
-train, test = data.split_dataset(
-    data.load_dataset(snakemake.input.dataset), **snakemake.params.split
+parts = data.split_dataset(data.load_dataset(snakemake.input.dataset), **snakemake.params.split)
+data.save_split(snakemake.output.split, parts)
+sizes = ", ".join(
+    f"{len(part.y)} {name} rows"
+    for name, part in zip(data.PARTS, parts, strict=True)
+    if part is not None
 )
-data.save_split(snakemake.output.split, train, test)
-print(f"{len(train.y)} train rows, {len(test.y)} test rows", file=sys.stderr)
+print(f"{sizes}; options {snakemake.params.split}", file=sys.stderr)

@@ -34,15 +34,16 @@ print(
 )
 
 REPAIR = "regenerate it: snakemake --cores 8 --forcerun split_data"
-train, test = files.checked_npz(snakemake.input.split, data.load_split, REPAIR)
+parts = files.checked_npz(snakemake.input.split, data.load_split, REPAIR)
 with runner.stop_on_signals() as should_stop:
     from decaylab.engine import Interrupted  # noqa: E402  (loads the backend)
 
     try:
         result = runner.train(
             shard,
-            train,
-            test,
+            parts.train,
+            parts.test,
+            validation=parts.validation,
             threads=snakemake.threads,
             checkpoint=Path(snakemake.output.runs).with_name("checkpoint.npz"),
             checkpoint_seconds=experiment["checkpoint_seconds"],  # the schema's default filled
@@ -55,7 +56,9 @@ with runner.stop_on_signals() as should_stop:
 with files.atomic(snakemake.output.trained) as temporary:
     models.save_params(temporary, result.params)
 files.write_csv(result.history, snakemake.output.history)
-files.write_csv(runner.curves(shard, result.params, train, test), snakemake.output.curves)
+files.write_csv(
+    runner.curves(shard, result.params, parts.train, parts.test), snakemake.output.curves
+)
 files.write_csv(result.runs, snakemake.output.runs)
 resumed = f", resumed at epoch {result.resumed_from}" if result.resumed_from else ""
 print(
