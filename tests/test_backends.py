@@ -21,6 +21,7 @@ ORACLE_SUITE = [
     "test_keras_parity.py",
     "test_numpy_oracle.py",
     "test_resume.py",
+    "test_model_oracles.py",
 ]
 
 SHARD = ShardConfig(

@@ -55,6 +55,10 @@ if NAME == "tensorflow":
     # of ``(float64, float)``); the backends' own functions keep the input's precision.
     tanh, cos, floor, ceil = tf.math.tanh, tf.math.cos, tf.math.floor, tf.math.ceil
 
+    def mean(x, axis=None, keepdims=False):
+        """The mean in the input's precision (Keras's JAX ``ops.mean`` sums float64 in float32)."""
+        return tf.reduce_mean(x, axis=axis, keepdims=keepdims)
+
     def value_and_grad(fn):
         """``fn(params, *args) -> (loss, aux)`` ↦ ``(params, *args) -> ((loss, aux), grads)``."""
 
@@ -108,6 +112,10 @@ else:
     import jax.numpy as jnp
 
     tanh, cos, floor, ceil = jnp.tanh, jnp.cos, jnp.floor, jnp.ceil
+
+    def mean(x, axis=None, keepdims=False):
+        """The mean in the input's precision (Keras's JAX ``ops.mean`` sums float64 in float32)."""
+        return jnp.mean(x, axis=axis, keepdims=keepdims)
     # float64 shards (the oracle tests) need 64-bit arrays, which JAX leaves off by default
     jax.config.update("jax_enable_x64", True)
     if compilation_cache() is not None:

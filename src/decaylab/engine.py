@@ -549,7 +549,7 @@ def example_losses(outputs, targets, classification: bool):
     """Per example: softmax cross-entropy, or ``½·mean over outputs of (y − f)²``."""
     if classification:
         return -ops.sum(targets * ops.log_softmax(outputs, axis=-1), axis=-1)
-    return 0.5 * ops.mean(ops.square(targets - outputs), axis=-1)
+    return 0.5 * backend.mean(ops.square(targets - outputs), axis=-1)
 
 
 def metrics(plan: Plan, params, statistics, coefficients, data: Data):
@@ -564,14 +564,14 @@ def metrics(plan: Plan, params, statistics, coefficients, data: Data):
     def held_out(x, y):
         out = outputs_on(x)
         if classification:
-            loss = ops.mean(example_losses(out, y[None], True), axis=1)
+            loss = backend.mean(example_losses(out, y[None], True), axis=1)
             hits = ops.argmax(out, axis=-1) == ops.argmax(y, axis=-1)[None]
-            return loss, ops.mean(ops.cast(hits, out.dtype), axis=1)
-        loss = ops.mean(ops.square(y[None] - out), axis=(1, 2))
+            return loss, backend.mean(ops.cast(hits, out.dtype), axis=1)
+        loss = backend.mean(ops.square(y[None] - out), axis=(1, 2))
         return loss, ops.full_like(loss, float("nan"))
 
     train_out = outputs_on(data.x_train)
-    train_loss = ops.mean(example_losses(train_out, data.y_train[None], classification), axis=1)
+    train_loss = backend.mean(example_losses(train_out, data.y_train[None], classification), axis=1)
     train_loss = train_loss + penalty(params, coefficients)
     test_loss, test_accuracy = held_out(data.x_test, data.y_test)
     if plan.has_validation:

@@ -299,10 +299,12 @@ def _max_pool(h, size):
 def _normalize(kind, h, layer, statistics, row_mask):
     from keras import ops
 
+    from decaylab import backend
+
     gamma, beta = _per_run(layer["gamma"], h), _per_run(layer["beta"], h)
     if kind == "layer":
-        mean = ops.mean(h, axis=-1, keepdims=True)
-        variance = ops.mean(ops.square(h - mean), axis=-1, keepdims=True)
+        mean = backend.mean(h, axis=-1, keepdims=True)
+        variance = backend.mean(ops.square(h - mean), axis=-1, keepdims=True)
         return gamma * (h - mean) / ops.sqrt(variance + EPSILON) + beta, statistics
     axes = tuple(range(1, len(ops.shape(h)) - 1))  # batch and positions, per run and channel
     if row_mask is None:
