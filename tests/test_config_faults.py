@@ -113,6 +113,25 @@ GUARDED = {
         net(model={"kind": "mlp", "hidden": []}),
         "experiments.net.model",
     ),
+    "cnn on plain features": (net(model={"kind": "cnn", "filters": [4]}), "experiments.net.model"),
+    "model option its kind does not read": (
+        net(model={"kind": "mlp", "hidden": [8], "filters": [4]}),
+        "experiments.net.model.filters",
+    ),
+    "missing data file": (
+        lambda c: c["datasets"].update(
+            blobs={"generator": "file", "path": "data/missing.csv", "target": "y"}
+        ),
+        "datasets.blobs",
+    ),
+    "subset larger than the training part": (
+        lambda c: c["datasets"]["blobs"]["split"].update(subset=1000),
+        "datasets.blobs",
+    ),
+    "validation and test fractions leaving no training rows": (
+        lambda c: c["datasets"]["blobs"]["split"].update(validation_fraction=0.8),
+        "datasets.blobs",
+    ),
 }
 
 
@@ -190,3 +209,32 @@ def test_a_malformed_config_file_is_named_with_its_line(tmp_path):
     message = dry_run_message(workdir)
     assert "invalid config" in message and "config/config.yaml" in message, message
     assert "line" in message and "Traceback" not in message, message[-2000:]
+
+
+BAD_TABLES = {
+    "target column that does not exist": ({"target": "outcome"}, "target column 'outcome'"),
+    "text feature": ({"target": "y", "features": ["x", "colour"]}, "feature column 'colour'"),
+    "NaN value": ({"target": "y", "features": ["x", "gap"]}, "column 'gap' has 1 missing"),
+    "class too small for a stratified split": (
+        {"target": "rare", "features": ["x"], "split": {"stratify": True, "shuffle": True}},
+        "class 2 has 1 row",
+    ),
+}
+
+
+@pytest.mark.parametrize("options, message", BAD_TABLES.values(), ids=list(BAD_TABLES))
+def test_a_bad_data_file_fails_in_a_dry_run_naming_file_and_column(tmp_path, options, message):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["datasets"]["blobs"] = {"generator": "file", "path": "data/table.csv", **options}
+    workdir = make_workdir(tmp_path, config)
+    (workdir / "data").mkdir()
+    rows = ["x,y,colour,gap,rare"]  # rare: classes 0 and 1, and class 2 in one row only
+    for i in range(40):
+        colour, gap, rare = "red" if i % 3 else "blue", "" if i == 5 else i, 2 if i == 7 else i % 2
+        rows.append(f"{i / 10},{i % 2},{colour},{gap},{rare}")
+    (workdir / "data/table.csv").write_text("\n".join(rows) + "\n")
+    message_text = dry_run_message(workdir, "--cores", "1")
+    assert "invalid config" in message_text and "datasets.blobs" in message_text, message_text
+    assert "data/table.csv" in message_text and message in message_text, message_text[-2000:]
+    assert "Traceback" not in message_text, message_text[-2000:]
+    assert not (workdir / "results").exists()

@@ -116,6 +116,7 @@ else:
     def mean(x, axis=None, keepdims=False):
         """The mean in the input's precision (Keras's JAX ``ops.mean`` sums float64 in float32)."""
         return jnp.mean(x, axis=axis, keepdims=keepdims)
+
     # float64 shards (the oracle tests) need 64-bit arrays, which JAX leaves off by default
     jax.config.update("jax_enable_x64", True)
     if compilation_cache() is not None:

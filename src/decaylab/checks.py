@@ -181,7 +181,10 @@ def dataset_facts(name: str, dataset: dict) -> tuple[list[str], DataFacts | None
         generated = data.generate(dataset["generator"], **options)
         rows = data.split(generated, **split)
     except ValueError as error:
-        return [f"{key}: {error}"], None
+        where = ""
+        if dataset["generator"] == "file" and dataset["path"] not in str(error):
+            where = f" (data file {dataset['path']})"
+        return [f"{key}: {error}{where}"], None
     outputs = generated.n_classes if generated.task == data.CLASSIFICATION else generated.y.shape[1]
     facts = DataFacts(
         generated.task,

@@ -11,8 +11,12 @@ fan_out))``, fans counted over the window as Keras does) drawn with ``RandomStat
 run; biases and β from zeros, γ from ones, so a run starts the same whatever shard it is trained
 in.
 
-The runs of a convolutional layer are computed as one grouped convolution (K groups: run k's
-channels are group k), as HFTA fuses models; the dense layers as one batched matrix product.
+The K runs of a convolutional layer are K native convolutions unrolled in one compiled graph
+(the dense layers are one batched matrix product). On CPU this measured fastest: one grouped
+convolution with K groups (HFTA's fusion) is about 150× slower under XLA's CPU backend, and
+gathered windows with one batched product (im2col) about 6× slower on TensorFlow, whose
+gradient of the gathering is slow (``benchmarks/real_models.py``). The price is compilation
+time that grows with K.
 
 The functions that build the computation import ``keras`` when called, so that the NumPy-only
 parts (specs, features, initial values) load without a backend.
@@ -236,8 +240,8 @@ def forward(spec: ModelSpec, params, statistics, x, row_mask=None):
     for i, layer in enumerate(params):
         kernel = layer["kernel"]
         convolution = len(ops.shape(kernel)) > 3
-        if convolution:  # h: (K, B, *spatial, C) → grouped over runs → (K, B, *spatial, F)
-            h = _grouped_convolution(h, kernel)
+        if convolution:  # h: (K, B, *spatial, C) → (K, B, *spatial, F)
+            h = _convolution(h, kernel)
         else:
             if len(ops.shape(h)) > 3:  # flatten (K, B, *spatial, C) as Keras's Flatten
                 h = ops.reshape(h, (k, ops.shape(h)[1], -1))
@@ -263,37 +267,29 @@ def _per_run(values, h):
     return ops.reshape(values, (shape[0], *([1] * (len(ops.shape(h)) - 2)), shape[1]))
 
 
-def _grouped_convolution(h, kernel):
-    """Run k's input channels convolved with run k's kernel, all runs in one convolution with
-    K groups: inputs ``(K, B, *spatial, C)`` → ``(B, *spatial, K·C)``, kernel ``(K, *window, C,
-    F)`` → ``(*window, C, K·F)``, output back to ``(K, B, *spatial, F)``."""
+def _convolution(h, kernel):
+    """Each run's inputs ``(K, B, *spatial, C)`` convolved with its own kernel ``(K, *window, C,
+    F)`` (same padding, stride 1, as Keras's ``padding="same"``): one native convolution per run,
+    unrolled in the compiled graph (K is static)."""
     from keras import ops
 
-    shape = ops.shape(h)
-    k, b, spatial, c = shape[0], shape[1], tuple(shape[2:-1]), shape[-1]
-    n = len(spatial)
-    grouped = ops.reshape(ops.transpose(h, (1, *range(2, 2 + n), 0, 2 + n)), (b, *spatial, k * c))
-    window = tuple(ops.shape(kernel)[1 : 1 + n])
-    f = ops.shape(kernel)[-1]
-    weights = ops.reshape(ops.transpose(kernel, (*range(1, 2 + n), 0, 2 + n)), (*window, c, k * f))
-    out = ops.conv(grouped, weights, padding="same")
-    out = ops.reshape(out, (b, *spatial, k, f))
-    return ops.transpose(out, (1 + n, 0, *range(1, 1 + n), 2 + n))
+    return ops.stack(
+        [ops.conv(h[run], kernel[run], padding="same") for run in range(ops.shape(h)[0])]
+    )
 
 
 def _max_pool(h, size):
-    """Max pooling by ``size`` (stride ``size``, valid) over the spatial axes of
-    ``(K, B, *spatial, F)``, the runs folded into the channels."""
+    """Max pooling by ``size`` (stride ``size``, valid: a remainder is dropped, as Keras's) over
+    the spatial axes of ``(K, B, *spatial, F)``."""
     from keras import ops
 
     shape = ops.shape(h)
     k, b, spatial, f = shape[0], shape[1], tuple(shape[2:-1]), shape[-1]
-    n = len(spatial)
-    folded = ops.reshape(ops.transpose(h, (1, *range(2, 2 + n), 0, 2 + n)), (b, *spatial, k * f))
-    pooled = ops.max_pool(folded, size, size, padding="valid")
-    out_spatial = tuple(ops.shape(pooled)[1:-1])
-    pooled = ops.reshape(pooled, (b, *out_spatial, k, f))
-    return ops.transpose(pooled, (1 + n, 0, *range(1, 1 + n), 2 + n))
+    kept = tuple(slice(0, (s // size) * size) for s in spatial)
+    h = h[(slice(None), slice(None), *kept)]
+    blocks = [d for s in spatial for d in (s // size, size)]
+    h = ops.reshape(h, (k, b, *blocks, f))
+    return ops.max(h, axis=tuple(3 + 2 * i for i in range(len(spatial))))
 
 
 def _normalize(kind, h, layer, statistics, row_mask):
