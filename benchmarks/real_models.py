@@ -176,9 +176,9 @@ def measure_mlp_engine(repeats):
 
 def measure_step(repeats, how):
     """One gradient of the CNN's two convolutions (Conv1D 1 → 16 → 32, kernel 5, ReLU) for 32
-    runs on batches of 100, compiled: gathered windows and one batched product (the engine),
-    one grouped convolution with 32 groups (HFTA's fusion), or — under JAX — ``jax.vmap`` of
-    Keras's convolution of one run."""
+    runs on batches of 100, compiled: one native convolution per run (the engine), gathered
+    windows and one batched product (im2col), one grouped convolution with 32 groups (HFTA's
+    fusion), or — under JAX — ``jax.vmap`` of Keras's convolution of one run."""
     import numpy as np
     from keras import ops
 

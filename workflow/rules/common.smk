@@ -65,6 +65,12 @@ def shard_names(experiment):
     return [name for (exp, name) in SHARDS if exp == experiment]
 
 
+def source_file(wildcards):
+    """The user's file a data set reads, so that editing it re-runs what depends on it."""
+    dataset = config["datasets"][wildcards.dataset]
+    return [dataset["path"]] if dataset["generator"] == "file" else []
+
+
 def experiment_of(wildcards):
     return config["experiments"][wildcards.experiment]
 

@@ -1,9 +1,3 @@
-def source_file(wildcards):
-    """The user's file a data set reads, so that editing it re-runs what depends on it."""
-    dataset = config["datasets"][wildcards.dataset]
-    return [dataset["path"]] if dataset["generator"] == "file" else []
-
-
 rule generate_data:
     input:
         source_file,

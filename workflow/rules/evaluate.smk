@@ -37,9 +37,9 @@ rule aggregate_study:
         summary="results/tables/summary.csv",
     log:
         "logs/aggregate_study.log",
-    params:
-        planned_runs=[planned_runs(e) for e in EXPERIMENTS],
     conda:
         "../envs/decaylab.yaml"
+    params:
+        planned_runs=[planned_runs(e) for e in EXPERIMENTS],
     script:
         "../scripts/aggregate_study.py"
