@@ -19,13 +19,13 @@ FIGURES = {
 
 
 def study_tables(experiment, dataset):
-    train, _, test = data.split_dataset(dataset)
+    train, validation, test = data.split_dataset(dataset, validation_fraction=0.2)
     (shard,) = grid.shards("e", experiment)
-    result = runner.train(shard.as_params(), train, test)
+    result = runner.train(shard.as_params(), train, test, validation=validation)
     runs = result.runs
     frames = {
         "runs": runs,
-        "summary": tables.summarize(runs),
+        "summary": tables.summarize(runs, "validation_mse"),
         "history": result.history,
         "curves": runner.curves(shard.as_params(), result.params, train, test),
     }

@@ -81,7 +81,8 @@ def test_whole_chain_produces_tables_figures_and_report(study):
     assert line_runs.loc[line_runs["learning_rate"] == 3.0, "diverged"].all()
     assert not line_runs.loc[line_runs["learning_rate"] < 1, "diverged"].any()
     summary = pd.read_csv(study / "results/tables/summary.csv")
-    assert summary.groupby("experiment")["best"].sum().tolist() == [1, 1]
+    assert summary.groupby("experiment")["selected"].sum().tolist() == [1, 1]
+    assert (summary["selected_by"] == "validation_loss").all()
     figures = ["fit", "learning_curves", "learning_rates", "strength_curves", "heatmap"]
     for figure in [f"line/{name}" for name in figures] + ["net/heatmap"]:
         for ext in ("png", "svg"):
@@ -96,8 +97,8 @@ def test_runs_table_agrees_with_the_engine_called_directly(study):
     for shard in grid.study_shards(config):
         if (shard.experiment, shard.name) != ("net", "adam"):
             continue
-        train, _, test = data.load_split(study / "data/blobs/split.npz")
-        direct = runner.train(shard.as_params(), train, test)
+        train, validation, test = data.load_split(study / "data/blobs/split.npz")
+        direct = runner.train(shard.as_params(), train, test, validation=validation)
         table = runs[(runs["experiment"] == "net") & (runs["shard"] == shard.name)]
         np.testing.assert_allclose(
             table["train_loss"].to_numpy(), direct.runs["train_loss"].to_numpy(), rtol=1e-6

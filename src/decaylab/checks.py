@@ -282,6 +282,16 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
             models.layers(spec, dataset.input_shape, dataset.n_outputs)
     except ValueError as error:
         return found + [f"{key}.model: {error} (dataset {experiment['dataset']})"]
+    select = experiment.get("select", "validation_loss")
+    if select != "none" and not dataset.validation_rows:
+        found.append(
+            f"{key}.select: selecting by {select} needs a validation part, and dataset "
+            f"{experiment['dataset']} has none: set datasets.{experiment['dataset']}.split."
+            "validation_fraction, or select: none"
+        )
+    wrong_task = {"validation_accuracy": data.REGRESSION, "validation_mse": data.CLASSIFICATION}
+    if wrong_task.get(select) == dataset.task:
+        found.append(f"{key}.select: {select} is not a metric of a {dataset.task} data set")
     found += _size_problems(key, name, experiment, dataset)
     found += _figure_problems(key, name, experiment, dataset, regularizations)
     return found

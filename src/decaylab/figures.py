@@ -207,11 +207,13 @@ def _tick(value) -> str:
 
 
 def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
-    """A grid of heatmaps of the mean test metric over seeds, one per combination of kinds.
+    """A grid of heatmaps of a metric's mean over seeds, one per combination of kinds.
 
-    Cells show the value; the best cell of each panel has a black frame, the best of the
-    experiment a red one; grid points with a diverged seed are hatched grey and show no value.
-    An axis that a kind does not use (``decay_rate`` of a constant schedule) shows as "—".
+    Cells show the value. The setting the experiment selected (on its validation metric, in
+    the summary's ``selected``) has a red frame; those not significantly different from it
+    (``indistinguishable``) a dashed black one; grid points with a diverged seed are hatched grey
+    and show no value. An axis that a kind does not use (``decay_rate`` of a constant schedule)
+    shows as "—".
     """
     has_accuracy = "test_accuracy_mean" in summary and summary["test_accuracy_mean"].notna().any()
     primary = metric or ("test_accuracy" if has_accuracy else "test_mse")
@@ -236,10 +238,12 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
         norm = Normalize(*(np.percentile(finite, [0, 100]) if len(finite) else (0, 1)))
     cmap = "viridis" if higher_is_better else "viridis_r"
     n_x, n_y = summary[x].nunique(dropna=False), summary[y].nunique(dropna=False)
-    shown = summary[column]
-    overall_best = None
-    if shown.notna().any():
-        overall_best = shown.idxmax() if higher_is_better else shown.idxmin()
+    selected = summary.index[summary["selected"]] if "selected" in summary else []
+    close = (
+        summary.index[summary["indistinguishable"].fillna(False).astype(bool)]
+        if ("indistinguishable" in summary)
+        else []
+    )
     figure, axes = plt.subplots(
         len(rows),
         len(cols),
@@ -247,6 +251,7 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
         squeeze=False,
         layout="constrained",
     )
+    edges = []
     for i, row in enumerate(rows):
         for j, col in enumerate(cols):
             ax = axes[i, j]
@@ -282,15 +287,18 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
                         )
                     )
                     ax.text(c + 0.5, r + 0.5, "diverged", ha="center", va="center", fontsize=6)
-            if table.notna().to_numpy().any():
-                flat = table.to_numpy()
-                best = np.nanargmax(flat) if higher_is_better else np.nanargmin(flat)
-                r, c = np.unravel_index(best, flat.shape)
-                ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="black", lw=2.5))
-            for best in panel.index[panel.index == overall_best]:
-                r = y_order.index(panel.loc[best, "_y"])
-                c = x_order.index(panel.loc[best, "_x"])
+            for index in panel.index.intersection(close):
+                r, c = y_order.index(panel.loc[index, "_y"]), x_order.index(panel.loc[index, "_x"])
+                ax.add_patch(
+                    Rectangle((c, r), 1, 1, fill=False, edgecolor="black", lw=1.5, ls="--")
+                )
+            for index in panel.index.intersection(selected):
+                r, c = y_order.index(panel.loc[index, "_y"]), x_order.index(panel.loc[index, "_x"])
                 ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="red", lw=3.5))
+                if r in (0, len(y_order) - 1) or c in (0, len(x_order) - 1):
+                    edges.append(
+                        f"{label(x)} {panel.loc[index, '_x']}, {label(y)} {panel.loc[index, '_y']}"
+                    )
             ax.tick_params(axis="both", labelsize=8, rotation=0)
             ax.set_xlabel(label(x) if i == len(rows) - 1 else "")
             ax.set_ylabel(label(y) if j == 0 else "")
@@ -303,9 +311,20 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
     figure.colorbar(
         plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=colour_label, shrink=0.8
     )
+    n_seeds = int(summary["n_seeds"].max())
+    if len(selected):
+        chosen_by = summary["selected_by"].iloc[0]
+        frames = (
+            f"red frame: selected by mean {label(chosen_by)}; dashed: not significantly "
+            f"different from it (Welch's t-test over seeds, p ≥ {tables.SIGNIFICANCE})"
+        )
+    else:
+        frames = "no selection (the experiment selects nothing)"
+    edge = (
+        f"\nselected on the edge of the grid ({'; '.join(edges)}): extend the axis" if edges else ""
+    )
     figure.suptitle(
-        f"mean {label(primary)} over seeds; black frame: best of a panel, red: best overall, "
-        "hatched: a seed diverged",
+        f"mean {label(primary)} over {n_seeds} seed(s); hatched: a seed diverged\n{frames}{edge}",
         fontsize=9,
     )
     return figure
@@ -316,7 +335,7 @@ def strength_curves(runs: pd.DataFrame):
 
     Runs without regularization (``none``) appear as a dashed horizontal reference.
     """
-    metric = tables.primary_metric(runs)
+    metric = tables.reported_metric(runs)
     sane = runs[~runs["diverged"]]
     require("strength" in runs, "the experiment has no regularization strength")
     frame = sane[sane["strength"].notna() & np.isfinite(sane[metric])]

@@ -11,12 +11,11 @@ fan_out))``, fans counted over the window as Keras does) drawn with ``RandomStat
 run; biases and β from zeros, γ from ones, so a run starts the same whatever shard it is trained
 in.
 
-The K runs of a convolutional layer are K native convolutions unrolled in one compiled graph
-(the dense layers are one batched matrix product). On CPU this measured fastest: one grouped
-convolution with K groups (HFTA's fusion) is about 150× slower under XLA's CPU backend, and
-gathered windows with one batched product (im2col) about 6× slower on TensorFlow, whose
-gradient of the gathering is slow (``benchmarks/real_models.py``). The price is compilation
-time that grows with K.
+The K runs of a convolutional layer are one batched matrix product of gathered windows (im2col)
+with the K kernels, like the dense layers. On CPU this measured fastest inside the compiled
+training loop (``benchmarks/real_models.py``): one grouped convolution with K groups (HFTA's
+fusion) is over 100× slower under XLA's CPU backend, and K native convolutions unrolled in the
+graph, fast in a single step, are about 8× slower inside XLA's while loop.
 
 The functions that build the computation import ``keras`` when called, so that the NumPy-only
 parts (specs, features, initial values) load without a backend.
@@ -269,13 +268,29 @@ def _per_run(values, h):
 
 def _convolution(h, kernel):
     """Each run's inputs ``(K, B, *spatial, C)`` convolved with its own kernel ``(K, *window, C,
-    F)`` (same padding, stride 1, as Keras's ``padding="same"``): one native convolution per run,
-    unrolled in the compiled graph (K is static)."""
+    F)`` (same padding, stride 1, as Keras's ``padding="same"``), as one batched matrix product:
+    the windows around every position are gathered into ``(K, B, *spatial, window·C)`` patches
+    (im2col, in the kernel's row-major order) and multiplied by the kernel reshaped to ``(K,
+    window·C, F)``."""
     from keras import ops
 
-    return ops.stack(
-        [ops.conv(h[run], kernel[run], padding="same") for run in range(ops.shape(h)[0])]
-    )
+    window = tuple(ops.shape(kernel)[1:-2])
+    spatial = tuple(ops.shape(h)[2:-1])
+    pads = [(0, 0), (0, 0)] + [((w - 1) // 2, w - 1 - (w - 1) // 2) for w in window] + [(0, 0)]
+    padded = ops.pad(h, pads)
+    if len(window) == 1:
+        patches = [padded[:, :, i : i + spatial[0]] for i in range(window[0])]
+        equation = "kblc,kcf->kblf"
+    else:
+        height, width = spatial
+        patches = [
+            padded[:, :, i : i + height, j : j + width]
+            for i in range(window[0])
+            for j in range(window[1])
+        ]
+        equation = "kbhwc,kcf->kbhwf"
+    k, f = ops.shape(kernel)[0], ops.shape(kernel)[-1]
+    return ops.einsum(equation, ops.concatenate(patches, axis=-1), ops.reshape(kernel, (k, -1, f)))
 
 
 def _max_pool(h, size):

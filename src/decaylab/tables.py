@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from decaylab import registry
 from decaylab.files import StaleInput
@@ -55,40 +56,91 @@ def check_runs(frame: pd.DataFrame, planned: list[dict], path, repair: str) -> p
     return frame
 
 
-METRICS = ["test_mse", "test_accuracy", "test_loss", "train_loss", "weight_norm"]
-HIGHER_IS_BETTER = {"test_accuracy"}
+METRICS = [
+    "validation_loss",
+    "validation_accuracy",
+    "validation_mse",
+    "test_loss",
+    "test_accuracy",
+    "test_mse",
+    "train_loss",
+    "weight_norm",
+]
+HIGHER_IS_BETTER = {"validation_accuracy", "test_accuracy"}
+SELECTION_METRICS = ("validation_loss", "validation_accuracy", "validation_mse")
+"""What an experiment may select its settings by: a validation metric, never a test one."""
+CONFIDENCE = 0.95
+"""The level of the intervals over seeds."""
+SIGNIFICANCE = 0.05
+"""The level of Welch's test against the selected setting."""
 
 
-def primary_metric(runs: pd.DataFrame) -> str:
-    """The metric that ranks settings: test accuracy for classification, else test MSE."""
+def reported_metric(runs: pd.DataFrame) -> str:
+    """The test metric reported: accuracy for classification, else MSE."""
     if "test_accuracy" in runs and runs["test_accuracy"].notna().any():
         return "test_accuracy"
     return "test_mse"
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over seeds of every metric, per grid point.
+def summarize(runs: pd.DataFrame, select: str | None = "validation_loss") -> pd.DataFrame:
+    """Per grid point, over its seeds: every metric's mean, standard deviation and the
+    half-width of its 95 % Student-t confidence interval (``t_{0.975, n−1}·s/√n``; NaN for
+    one seed), and the selection.
 
     A grid point where any seed diverged has ``diverged`` True and NaN metrics: its numbers
-    describe a frozen, broken run and must not be ranked. ``best`` marks, per experiment, the
-    grid point with the best mean primary metric (lowest MSE or loss, highest accuracy).
+    describe a frozen, broken run and are never selected. With ``select`` (a validation
+    metric), ``selected`` marks the grid point of each experiment with the best mean of it
+    (lowest loss or MSE, highest accuracy) and ``indistinguishable`` every grid point whose
+    seeds' values of it do not differ significantly from the selected one's (two-sided Welch
+    t-test over seeds, p ≥ 0.05; NaN where a test needs two seeds on both sides). The test
+    metrics are reported for what was selected, and never select anything.
     """
+    if select is not None and select not in SELECTION_METRICS:
+        raise ValueError(f"select must be one of {list(SELECTION_METRICS)}, got {select!r}")
     keys = [c for c in SETTINGS if c in runs and runs[c].notna().any()]
     metrics = [m for m in METRICS if m in runs and runs[m].notna().any()]
+    if select is not None and select not in metrics:
+        raise ValueError(
+            f"runs have no {select} (is there a validation part? columns: {list(runs.columns)})"
+        )
     grouped = runs.groupby(keys, dropna=False, sort=False)
-    summary = grouped[metrics].agg(["mean", "std"])
+    summary = grouped[metrics].agg(["mean", "std", "count"])
+    for metric in metrics:
+        n = summary[(metric, "count")]
+        quantile = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1))
+        half_width = quantile * summary[(metric, "std")] / np.sqrt(n)
+        summary[(metric, "ci95")] = half_width.where(n >= 2)
+    summary = summary.drop(columns=[(m, "count") for m in metrics])
     summary.columns = [f"{metric}_{statistic}" for metric, statistic in summary.columns]
     summary["n_seeds"] = grouped.size()
     summary["n_diverged"] = grouped["diverged"].sum().astype(int)
     summary = summary.reset_index()
     summary["diverged"] = summary["n_diverged"] > 0
-    metric_columns = [c for c in summary if c.rsplit("_", 1)[-1] in ("mean", "std")]
+    metric_columns = [c for c in summary if c.rsplit("_", 1)[-1] in ("mean", "std", "ci95")]
     summary.loc[summary["diverged"], metric_columns] = np.nan
-    summary["best"] = False
+    if select is None:
+        return summary
+    summary["selected_by"] = select
+    summary["selected"] = False
+    summary["indistinguishable"] = pd.array([pd.NA] * len(summary), dtype="boolean")
+    values = {i: group[select].to_numpy(float) for i, (_, group) in enumerate(grouped)}
     for _, group in summary.groupby("experiment", sort=False):
-        metric = primary_metric(runs[runs["experiment"] == group["experiment"].iloc[0]])
-        column = group[f"{metric}_mean"]
-        if column.notna().any():
-            best = column.idxmax() if metric in HIGHER_IS_BETTER else column.idxmin()
-            summary.loc[best, "best"] = True
+        column = group[f"{select}_mean"]
+        if column.isna().all():
+            continue
+        chosen = column.idxmax() if select in HIGHER_IS_BETTER else column.idxmin()
+        summary.loc[chosen, "selected"] = True
+        for index in group.index:
+            if summary.loc[index, "diverged"]:
+                continue
+            if index == chosen:
+                summary.loc[index, "indistinguishable"] = True
+                continue
+            a, b = values[index], values[chosen]
+            if len(a) >= 2 and len(b) >= 2:
+                p = stats.ttest_ind(a, b, equal_var=False).pvalue
+                if np.isnan(p):  # no spread on either side: equal only if equal
+                    summary.loc[index, "indistinguishable"] = bool(np.allclose(a.mean(), b.mean()))
+                else:
+                    summary.loc[index, "indistinguishable"] = bool(p >= SIGNIFICANCE)
     return summary

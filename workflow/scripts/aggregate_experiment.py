@@ -29,6 +29,9 @@ def concat(paths):
 
 files.write_csv(concat(snakemake.input.histories), snakemake.output.history)
 files.write_csv(concat(snakemake.input.curves), snakemake.output.curves)
-files.write_csv(tables.summarize(runs), snakemake.output.summary)
+select = snakemake.params.select
+files.write_csv(
+    tables.summarize(runs, None if select == "none" else select), snakemake.output.summary
+)
 files.write_csv(runs, snakemake.output.runs)
 print(f"{len(runs)} runs, {int(runs['diverged'].sum())} diverged", file=sys.stderr)

@@ -18,5 +18,8 @@ runs = pd.concat(
     ],
     ignore_index=True,
 )
-files.write_csv(tables.summarize(runs), snakemake.output.summary)
+summary = pd.concat(
+    [files.read_csv(path, repair=REPAIR) for path in snakemake.input.summaries], ignore_index=True
+)
+files.write_csv(summary, snakemake.output.summary)  # each experiment's own selection
 files.write_csv(runs, snakemake.output.runs)
