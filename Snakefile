@@ -1,9 +1,12 @@
 """decaylab: learning-rate decay and weight decay / L2 regularization, from config to report."""
 
+import os
+
+import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-from decaylab import checks
+from decaylab import checks, tables
 
 min_version("9.0")
 
@@ -29,3 +32,15 @@ rule all:
     input:
         rules.aggregate_study.output,
         figure_targets(),
+
+
+onsuccess:
+    if os.path.exists("results/tables/summary.csv"):
+        print(
+            "\nWhat the study selected (on validation; test reported, mean ± 95 % CI):"
+        )
+        print(tables.findings(pd.read_csv("results/tables/summary.csv")))
+        print(
+            "Tables: results/tables/   figures: results/figures/   report: "
+            "snakemake --report results/report.html"
+        )

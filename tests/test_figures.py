@@ -64,3 +64,40 @@ def test_a_metric_the_task_does_not_have_is_said_not_drawn():
     figure = figures.draw("learning_curves", frames, train, test, metric="test_accuracy")
     text = " ".join(t.get_text() for t in figure.axes[0].texts)
     assert "nothing to draw" in text and "not measured" in text
+
+
+def test_a_band_is_the_seeds_spread_of_the_setting_chosen_on_validation():
+    """Two learning rates, three seeds: the band at each λ is the s.d. over the seeds of the
+    learning rate with the better validation loss — not a pool of both learning rates."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for strength in (0.1, 1.0):
+        for lr, offset in ((0.01, 5.0), (0.1, 0.0)):  # lr 0.1 is better on validation
+            for seed, noise in enumerate((-0.1, 0.0, 0.3)):
+                rows.append(
+                    {
+                        "experiment": "e",
+                        "shard": "sgd",
+                        "run": len(rows),
+                        "optimizer": "sgd",
+                        "regularization": "l2",
+                        "strength": strength,
+                        "learning_rate": lr,
+                        "seed": seed,
+                        "diverged": False,
+                        "validation_loss": 1.0 + offset + noise,
+                        "test_mse": 2.0 + offset + strength + noise,
+                        "weight_norm": 1.0 + seed,
+                    }
+                )
+    runs = pd.DataFrame(rows)
+    figure = figures.strength_curves(runs)
+    band = figure.axes[0].collections[0].get_paths()[0].vertices
+    chosen = runs[runs["learning_rate"] == 0.1]
+    for strength, group in chosen.groupby("strength"):
+        at = band[np.isclose(band[:, 0], strength), 1]
+        mean, sd = group["test_mse"].mean(), group["test_mse"].std()
+        np.testing.assert_allclose([at.min(), at.max()], [mean - sd, mean + sd], rtol=1e-9)
+    assert "learning rate η0 by validation loss" in figure.texts[0].get_text()

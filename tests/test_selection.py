@@ -78,3 +78,10 @@ def test_a_diverged_setting_is_never_selected():
 def test_selecting_by_a_test_metric_is_refused():
     with pytest.raises(ValueError, match="select must be one of"):
         tables.summarize(runs(), "test_loss")
+
+
+def test_the_end_of_run_digest_names_the_selection_and_its_intervals():
+    frame = runs().assign(test_mse=lambda f: f["test_loss"])
+    digest = tables.findings(tables.summarize(frame, "validation_loss"))
+    assert digest.startswith("e: selected strength=0.01 by validation loss 0.11 ± ")
+    assert "test mse 0.51 ± " in digest and "3 seeds" in digest

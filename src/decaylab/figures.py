@@ -35,7 +35,7 @@ def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Datas
     ``strength_curves``) of one experiment's tables."""
     drawers = {
         "fit": lambda: fit(frames["runs"], frames["curves"], train, test),
-        "learning_curves": lambda: learning_curves(frames["history"], **options),
+        "learning_curves": lambda: learning_curves(frames["history"], frames["runs"], **options),
         "learning_rates": lambda: learning_rates(frames["history"]),
         "heatmap": lambda: heatmap(frames["summary"], **options),
         "strength_curves": lambda: strength_curves(frames["runs"]),
@@ -147,8 +147,22 @@ def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset)
     return figure
 
 
-def learning_curves(history: pd.DataFrame, hue: str | None = None, metric: str | None = None):
-    """A metric against epochs: mean line and a band (±1 s.d.) over seeds and other settings."""
+def seed_band(frame: pd.DataFrame, settings: list[str], by: str) -> tuple[str | None, str]:
+    """Seaborn's ``errorbar`` for a band over seeds alone, and the caption's words for it and
+    for the settings chosen per line (``tables.best_settings``)."""
+    n_seeds = frame["seed"].nunique()
+    band = f"band: ±1 s.d. over {n_seeds} seeds" if n_seeds > 1 else "one seed: no band"
+    if settings:
+        band += f"; per line, the best {', '.join(label(s) for s in settings)} by {label(by)}"
+    return ("sd" if n_seeds > 1 else None), band
+
+
+def learning_curves(
+    history: pd.DataFrame, runs: pd.DataFrame, hue: str | None = None, metric: str | None = None
+):
+    """A metric against epochs, one line per value of ``hue`` (and panel per kind): the mean
+    over seeds, with a band of ±1 s.d. over seeds alone; any other setting is not averaged but
+    chosen per line, on validation (``tables.best_settings``), and named in the title."""
     metric = metric or ("test_loss" if history["test_loss"].notna().any() else "train_loss")
     hue = hue or next(iter(varying(history, KINDS + AXES)), None)
     col = next(iter(c for c in varying(history, KINDS) if c != hue), None)
@@ -156,8 +170,11 @@ def learning_curves(history: pd.DataFrame, hue: str | None = None, metric: str |
         metric in history and history[metric].notna().any(),
         f"{label(metric)} is not measured in this experiment (NaN for its task)",
     )
-    frame = history[np.isfinite(history[metric])]
+    chosen, settings, by = tables.best_settings(runs, [c for c in ("experiment", hue, col) if c])
+    frame = history.merge(chosen[["shard", "run"]], on=["shard", "run"])
+    frame = frame[np.isfinite(frame[metric])]
     require(len(frame), f"no finite {label(metric)} was recorded (every run diverged?)")
+    errorbar, band = seed_band(frame, settings, by)
     grid = sns.relplot(
         data=frame,
         x="epoch",
@@ -165,7 +182,7 @@ def learning_curves(history: pd.DataFrame, hue: str | None = None, metric: str |
         hue=hue,
         col=col,
         kind="line",
-        errorbar="sd",
+        errorbar=errorbar,
         palette="viridis" if hue in AXES else "deep",
         height=3.6,
         aspect=1.25,
@@ -173,7 +190,7 @@ def learning_curves(history: pd.DataFrame, hue: str | None = None, metric: str |
     )
     grid.set(yscale="log")
     grid.set_axis_labels("epoch", label(metric))
-    grid.figure.suptitle(f"{label(metric)} during training (band: ±1 s.d.)", y=1.03)
+    grid.figure.suptitle(f"{label(metric)} during training\n({band})", y=1.06, fontsize=10)
     return grid.figure
 
 
@@ -336,12 +353,15 @@ def strength_curves(runs: pd.DataFrame):
     Runs without regularization (``none``) appear as a dashed horizontal reference.
     """
     metric = tables.reported_metric(runs)
-    sane = runs[~runs["diverged"]]
     require("strength" in runs, "the experiment has no regularization strength")
+    style = next(iter(varying(runs, ["optimizer", "schedule"])), None)
+    keep = [c for c in ("experiment", "regularization", "strength", style) if c]
+    chosen, settings, by = tables.best_settings(runs, keep)
+    sane = chosen[~chosen["diverged"]]
     frame = sane[sane["strength"].notna() & np.isfinite(sane[metric])]
     require(len(frame), "every regularized run diverged: no test metric to draw against λ")
     unregularized = sane[sane["regularization"] == "none"]
-    style = next(iter(varying(frame, ["optimizer", "schedule"])), None)
+    errorbar, band = seed_band(frame, settings, by)
     figure, axes = plt.subplots(1, 2, figsize=(10.5, 4.0), layout="constrained")
     for ax, column in zip(axes, (metric, "weight_norm"), strict=True):
         sns.lineplot(
@@ -351,7 +371,7 @@ def strength_curves(runs: pd.DataFrame):
             hue="regularization",
             style=style,
             marker="o",
-            errorbar="sd",
+            errorbar=errorbar,
             ax=ax,
         )
         if len(unregularized):
@@ -369,6 +389,7 @@ def strength_curves(runs: pd.DataFrame):
         ax.set_ylabel(label(column))
         if column != "test_accuracy":
             ax.set_yscale("log")
-    axes[0].set_title(f"{label(metric)} against λ (band: ±1 s.d. over seeds)", fontsize=10)
+    axes[0].set_title(f"{label(metric)} against λ", fontsize=10)
     axes[1].set_title("weight norm against λ", fontsize=10)
+    figure.suptitle(f"({band})", fontsize=9)
     return figure

@@ -75,6 +75,31 @@ SIGNIFICANCE = 0.05
 """The level of Welch's test against the selected setting."""
 
 
+def best_settings(runs: pd.DataFrame, keep: list[str]) -> tuple[pd.DataFrame, list[str], str]:
+    """The runs of one grid point per combination of ``keep``: the one with the best mean over
+    seeds of the validation loss (the final training objective where there is no validation
+    part; never a test metric), so that what remains varies only by seed.
+
+    Returns those runs, the settings chosen over (beyond ``keep`` and the seed), and the metric.
+    """
+    by = (
+        "validation_loss"
+        if "validation_loss" in runs and runs["validation_loss"].notna().any()
+        else "train_loss"
+    )
+    settings = [
+        c for c in SETTINGS if c in runs and c not in keep and runs[c].nunique(dropna=True) > 1
+    ]
+    if not settings:
+        return runs, [], by
+    sane = runs[~runs["diverged"]] if "diverged" in runs else runs
+    points = keep + settings
+    means = sane.groupby(points, dropna=False, sort=False)[by].mean().reset_index()
+    best = means.loc[means.groupby(keep, dropna=False, sort=False)[by].idxmin().dropna()]
+    chosen = runs.merge(best[points], on=points, how="inner")
+    return chosen, settings, by
+
+
 def reported_metric(runs: pd.DataFrame) -> str:
     """The test metric reported: accuracy for classification, else MSE."""
     if "test_accuracy" in runs and runs["test_accuracy"].notna().any():
@@ -144,3 +169,47 @@ def summarize(runs: pd.DataFrame, select: str | None = "validation_loss") -> pd.
                 else:
                     summary.loc[index, "indistinguishable"] = bool(p >= SIGNIFICANCE)
     return summary
+
+
+def findings(summary: pd.DataFrame) -> str:
+    """The end-of-run digest: per experiment, the selected setting, the validation metric that
+    chose it and the test metrics reported for it, each as mean ± 95 % half-width over seeds."""
+    lines = []
+    for experiment, group in summary.groupby("experiment", sort=False):
+        if "selected" not in group or not group["selected"].fillna(False).astype(bool).any():
+            lines.append(f"{experiment}: no selection (select: none, or every run diverged)")
+            continue
+        row = group[group["selected"].fillna(False).astype(bool)].iloc[0]
+        settings = [
+            f"{c}={row[c]:g}" if isinstance(row[c], float) else f"{c}={row[c]}"
+            for c in SETTINGS
+            if c in group
+            and c not in ("experiment", "dataset", "epochs", "batch_size")
+            and group[c].nunique(dropna=True) > 1
+            and pd.notna(row[c])
+        ]
+
+        by = row["selected_by"]
+        regression = pd.notna(row.get("test_mse_mean"))
+        tests = ["test_mse"] if regression else ["test_loss", "test_accuracy"]
+        tests = [m for m in tests if f"{m}_mean" in group and pd.notna(row[f"{m}_mean"])]
+        if row["n_seeds"] < 2:
+            noise = "one seed: no interval, no test"
+        else:
+            close = int(group["indistinguishable"].fillna(False).astype(bool).sum()) - 1
+            noise = (
+                f"{int(row['n_seeds'])} seeds; {close} other setting(s) not significantly different"
+            )
+        lines.append(
+            f"{experiment}: selected {', '.join(settings) or 'its only setting'} by "
+            f"{_with_interval(row, by)}; {'; '.join(_with_interval(row, m) for m in tests)} "
+            f"({noise})"
+        )
+    return "\n".join(lines)
+
+
+def _with_interval(row: pd.Series, metric: str) -> str:
+    """``metric mean ± half-width`` of a summary row (no ± for one seed)."""
+    half_width = row.get(f"{metric}_ci95")
+    spread = f" ± {half_width:.3g}" if pd.notna(half_width) else ""
+    return f"{metric.replace('_', ' ')} {row[f'{metric}_mean']:.4g}{spread}"

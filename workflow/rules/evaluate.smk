@@ -23,10 +23,10 @@ rule aggregate_experiment:
         curves="results/tables/{experiment}/curves.csv",
     log:
         "logs/aggregate_experiment/{experiment}.log",
-    params:
-        select=lambda w: experiment_of(w)["select"],
     conda:
         "../envs/decaylab.yaml"
+    params:
+        select=lambda w: experiment_of(w)["select"],
     script:
         "../scripts/aggregate_experiment.py"
 
@@ -34,7 +34,9 @@ rule aggregate_experiment:
 rule aggregate_study:
     input:
         runs=expand("results/tables/{experiment}/runs.csv", experiment=EXPERIMENTS),
-        summaries=expand("results/tables/{experiment}/summary.csv", experiment=EXPERIMENTS),
+        summaries=expand(
+            "results/tables/{experiment}/summary.csv", experiment=EXPERIMENTS
+        ),
     output:
         runs="results/tables/runs.csv",
         summary="results/tables/summary.csv",
