@@ -191,7 +191,9 @@ def test_a_configfile_on_the_command_line_is_the_whole_study(tmp_path):
     workdir = make_workdir(tmp_path)  # its config/config.yaml has experiments line and net
     config = yaml.safe_load(TEST_CONFIG.read_text())
     mine = {
-        "datasets": {"article": {"generator": "sine", "n": 60}},
+        "datasets": {
+            "article": {"generator": "sine", "n": 60, "split": {"validation_fraction": 0.2}}
+        },
         "experiments": {"mine": {**config["experiments"]["line"], "figures": {}}},
     }
     (workdir / "my.yaml").write_text(yaml.safe_dump(mine))

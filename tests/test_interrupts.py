@@ -28,6 +28,7 @@ CONFIG = {
             "seeds": [0, 1],
             "history_stride": 1000,
             "checkpoint_seconds": 1,
+            "select": "none",
         }
     },
 }

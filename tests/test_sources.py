@@ -210,7 +210,7 @@ def test_a_keras_archive_is_fetched_once_verified_and_read(tmp_path, monkeypatch
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     archive = mnist_archive(mirror)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sources, "RAW", tmp_path / "data/raw")
     options = {"origin": mirror.as_uri(), "checksums": [sha256(archive)]}
     first = data.generate("mnist", **options)
     assert first.x.shape == (8, 784) and first.input_shape == (28, 28, 1)
@@ -226,7 +226,7 @@ def test_a_keras_archive_is_fetched_once_verified_and_read(tmp_path, monkeypatch
 
 def test_a_download_that_does_not_match_its_checksum_is_not_kept(tmp_path, monkeypatch):
     archive = mnist_archive(tmp_path)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sources, "RAW", tmp_path / "data/raw")
     with pytest.raises(ValueError, match="does not match its checksum"):
         data.generate("mnist", origin=tmp_path.as_uri(), checksums=["sha256:" + "0" * 64])
     assert not (tmp_path / "data/raw/mnist/mnist.npz").exists()
@@ -250,7 +250,7 @@ def test_fashion_mnist_and_cifar10_archives_are_read_in_their_formats(tmp_path, 
         (mirror / f"{part}-images-idx3-ubyte.gz").write_bytes(idx(images[part], 2051))
         (mirror / f"{part}-labels-idx1-ubyte.gz").write_bytes(idx(labels[part], 2049))
     files = sources.ARCHIVES["fashion_mnist"].files
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sources, "RAW", tmp_path / "data/raw")
     fashion = data.generate(
         "fashion_mnist",
         origin=mirror.as_uri(),

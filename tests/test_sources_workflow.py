@@ -20,6 +20,7 @@ def tiny(dataset, model, **extra):
         "learning_rate": [0.003, 0.03],
         "regularization": {"kind": "decoupled", "strength": [0.0, 0.01]},
         "seeds": [0, 1],
+        "select": "validation_loss" if dataset in ("digits", "iris", "trial") else "none",
         **extra,
     }
 

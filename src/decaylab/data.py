@@ -225,6 +225,17 @@ def from_frame(frame, target: str, features=None, task: str | None = None) -> Da
     return Dataset(frame[features].to_numpy(dtype=float), y, task)
 
 
+def truth(generator: str, **options):
+    """The noise-free function of a synthetic 1-d regression source, or None: ``linear``'s
+    ``slope·x + intercept`` (one feature), ``sine``'s ``sin(2πx)``."""
+    if generator == "linear" and options.get("n_features", 1) == 1:
+        slope, intercept = options.get("slope", 3.0), options.get("intercept", 5.0)
+        return lambda x: slope * x + intercept
+    if generator == "sine":
+        return lambda x: np.sin(2 * np.pi * x)
+    return None
+
+
 def generators() -> dict:
     """Every data source by name: the synthetic ones here and those of :mod:`sources`."""
     import functools

@@ -9,7 +9,7 @@ import seaborn as sns
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import Rectangle
 
-from decaylab import evaluate, tables
+from decaylab import evaluate, models, tables
 from decaylab.data import Dataset
 
 KINDS = ["optimizer", "schedule", "regularization"]
@@ -34,7 +34,7 @@ def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Datas
     """The figure ``name`` (``fit``, ``learning_curves``, ``learning_rates``, ``heatmap``,
     ``strength_curves``) of one experiment's tables."""
     drawers = {
-        "fit": lambda: fit(frames["runs"], frames["curves"], train, test),
+        "fit": lambda: fit(frames["runs"], frames["curves"], train, test, **options),
         "learning_curves": lambda: learning_curves(frames["history"], frames["runs"], **options),
         "learning_rates": lambda: learning_rates(frames["history"]),
         "heatmap": lambda: heatmap(frames["summary"], **options),
@@ -76,8 +76,18 @@ def label(column: str) -> str:
     return LABELS.get(column, column.replace("_", " "))
 
 
-def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset):
-    """The data, the fitted lines or curves of the first seed, and the ridge optimum."""
+def fit(
+    runs: pd.DataFrame,
+    curves: pd.DataFrame,
+    train: Dataset,
+    test: Dataset,
+    model=None,
+    truth=None,
+):
+    """The data, the fitted lines or curves of the first seed, and references: the true curve
+    ``truth(x)`` when known, and for linear and polynomial ``model``s the closed-form least-
+    squares fit (for a degree-9 polynomial on 10 points, the interpolating over-fit) and ridge
+    optima ``evaluate.ridge`` on the model's features."""
     first_seed = curves[curves["seed"] == curves["seed"].min()].copy()
     diverged = runs.loc[runs["diverged"], ["shard", "run"]]
     first_seed = first_seed.merge(diverged, how="left", indicator=True)
@@ -121,22 +131,25 @@ def fit(runs: pd.DataFrame, curves: pd.DataFrame, train: Dataset, test: Dataset)
         ax.scatter(
             test.x[:, 0], test.y.ravel(), s=22, facecolors="none", edgecolors="black", label="test"
         )
-        if runs["model"].iloc[0] == "linear":
-            strengths = sorted(
-                set(runs.loc[runs["regularization"].isin(["l2", "decoupled_lr"]), "strength"])
-                | {0.0}
-            )
-            for strength in strengths[:3]:
-                w, b = evaluate.ridge(train.x, train.y, strength)
-                grid = np.array([train.x.min(), train.x.max()])
+        x_all = np.concatenate([train.x[:, 0], test.x[:, 0]])
+        grid = np.linspace(x_all.min(), x_all.max(), 400)[:, None]
+        spec = models.spec_of(model) if model is not None else None
+        if spec is not None and spec.kind in ("linear", "polynomial"):
+            coupled = runs["regularization"].isin(["l2", "decoupled_lr"])
+            strengths = sorted(set(runs.loc[coupled, "strength"].dropna()) - {0.0})
+            penalized = value is None or value in ("l2", "decoupled_lr")
+            for strength in [0.0, *(strengths[:2] if penalized else [])]:
+                w, b = evaluate.ridge(models.features(spec, train.x), train.y, strength)
                 ax.plot(
-                    grid,
-                    w[0] * grid + b,
+                    grid[:, 0],
+                    models.features(spec, grid) @ w + b,
                     "--",
                     lw=1.2,
                     color="crimson" if strength else "grey",
                     label=f"ridge optimum λ={strength:g}" if strength else "least squares",
                 )
+        if truth is not None:
+            ax.plot(grid[:, 0], truth(grid[:, 0]), color="seagreen", lw=2, label="true curve")
         ax.set_ylim(low - margin, high + margin)
         ax.set_xlabel("x")
         ax.set_ylabel("y")

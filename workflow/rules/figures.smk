@@ -20,5 +20,10 @@ rule figure:
     params:
         options=lambda w: experiment_of(w)["figures"][w.figure],
         planned_runs=lambda w: planned_runs(w.experiment),
+        model=lambda w: experiment_of(w)["model"],
+        source=lambda w: {
+            "generator": config["datasets"][experiment_of(w)["dataset"]]["generator"],
+            **grid.source_options(config["datasets"][experiment_of(w)["dataset"]]),
+        },
     script:
         "../scripts/figure.py"

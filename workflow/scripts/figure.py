@@ -26,6 +26,12 @@ parts = files.checked_npz(
     data.load_split,
     "regenerate it: snakemake --cores 8 --forcerun split_data",
 )
+if snakemake.wildcards.figure == "fit":
+    options = {
+        **options,
+        "model": snakemake.params.model,
+        "truth": data.truth(**snakemake.params.source),
+    }
 figure = figures.draw(snakemake.wildcards.figure, tables, parts.train, parts.test, **options)
 for path, extra in ((snakemake.output.png, {"dpi": 130}), (snakemake.output.svg, {})):
     with files.atomic(path) as temporary:
