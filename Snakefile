@@ -11,6 +11,9 @@ from decaylab import checks, tables
 min_version("9.0")
 
 
+report: "workflow/report/workflow.rst"
+
+
 # `--configfile my.yaml` runs the study in my.yaml alone (Snakemake would merge it into this one)
 if not workflow.overwrite_configfiles:
     YAML_PROBLEMS = checks.file_problems("config/config.yaml")

@@ -250,3 +250,39 @@ def test_the_default_config_plans_the_full_study(tmp_path):
     expected = sorted((s.experiment, s.name) for s in grid.study_shards(config))
     # a shard per optimizer of each experiment: schedule and regularization kinds are per run
     assert trained == expected and len(expected) <= 6
+
+
+def test_the_report_opens_in_chromium_with_every_figure_and_table(study):
+    """Headless Chromium renders ``results/report.html``: every figure and summary table is in
+    it, the home page describes each experiment, and the page logs no JavaScript error."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Chromium is needed (Debian: apt-get install chromium; .ci/run installs it)"
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=15000",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+            str(study / "results/report.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = result.stdout
+    for figure in sorted((study / "results/figures").glob("*/*.png")):
+        assert f"{figure.parent.name}/{figure.name}" in page, figure
+    for experiment in ("line", "net"):
+        assert f"results/tables/{experiment}/summary.csv" in page, experiment
+    assert "selects its setting on the" in page  # the home page's description
+    errors = [
+        line
+        for line in result.stderr.splitlines()
+        if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)
+    ]
+    assert not errors, "\n".join(errors)

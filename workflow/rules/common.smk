@@ -71,6 +71,12 @@ def source_file(wildcards):
     return [dataset["path"]] if dataset["generator"] == "file" else []
 
 
+def figure_options(wildcards):
+    """A figure's options as configured (``true`` means the defaults: none)."""
+    wanted = experiment_of(wildcards)["figures"][wildcards.figure]
+    return wanted if isinstance(wanted, dict) else {}
+
+
 def experiment_of(wildcards):
     return config["experiments"][wildcards.experiment]
 

@@ -18,7 +18,12 @@ rule aggregate_experiment:
         ),
     output:
         runs="results/tables/{experiment}/runs.csv",
-        summary="results/tables/{experiment}/summary.csv",
+        summary=report(
+            "results/tables/{experiment}/summary.csv",
+            caption="../report/summary.rst",
+            category="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "summary table"},
+        ),
         history="results/tables/{experiment}/history.csv",
         curves="results/tables/{experiment}/curves.csv",
     log:

@@ -18,7 +18,7 @@ rule figure:
     conda:
         "../envs/decaylab.yaml"
     params:
-        options=lambda w: experiment_of(w)["figures"][w.figure],
+        options=lambda w: figure_options(w),
         planned_runs=lambda w: planned_runs(w.experiment),
         model=lambda w: experiment_of(w)["model"],
         source=lambda w: {

@@ -20,7 +20,7 @@ tables = {
 tables["runs"] = files.read_csv(
     snakemake.input.runs, rows=snakemake.params.planned_runs, repair=REPAIR
 )
-options = snakemake.params.options if isinstance(snakemake.params.options, dict) else {}
+options = dict(snakemake.params.options)
 parts = files.checked_npz(
     snakemake.input.split,
     data.load_split,
