@@ -315,8 +315,29 @@ def _unread_settings(key, experiment, optimizers, schedules, regularizations) ->
 
 
 def _ranges(key, experiment, optimizers, schedules) -> list[str]:
-    """Values outside the range a component declares for them (e.g. decay_rate < 1)."""
+    """Values outside the range a component declares for them (e.g. decay_rate < 1), and
+    sampled axes: bounds in order, and every drawn point inside its hyper-parameter's range."""
     found = []
+    places = [
+        (experiment, key),
+        (experiment.get("schedule", {}), f"{key}.schedule"),
+        (experiment.get("regularization", {}), f"{key}.regularization"),
+    ]
+    for place, prefix in places:
+        for name, value in place.items():
+            if not isinstance(value, dict) or name not in registry.HYPERPARAMETERS:
+                continue
+            low, high = value.get("log_uniform") or value.get("uniform")
+            if not low < high:
+                found.append(f"{prefix}.{name}: the bounds must increase, got [{low}, {high}]")
+                continue
+            declared = registry.HYPERPARAMETERS[name]
+            outside = [p for p in grid.as_list(value) if not declared.allows(p)]
+            if outside:
+                found.append(
+                    f"{prefix}.{name}: sampled points such as {outside[0]:g} are outside its "
+                    f"range ({declared.allowed})"
+                )
     schedule = experiment.get("schedule", {})
     sources = [(registry.SCHEDULES[s], schedule, f"{key}.schedule") for s in schedules]
     sources += [(registry.OPTIMIZERS[o], experiment, key) for o in optimizers]

@@ -13,6 +13,8 @@ import itertools
 import json
 from dataclasses import dataclass
 
+import numpy as np
+
 from decaylab import registry
 
 SCHEDULE_OPTIONS = ("staircase", "cycle", "boundaries", "factors")
@@ -43,7 +45,18 @@ class Shard:
 
 
 def as_list(value) -> list:
-    """A scalar as a one-element list; a list as itself."""
+    """The values of an axis: a scalar as a one-element list, a list as itself, and a sampled
+    axis ``{log_uniform: [a, b], samples: n, seed: s}`` (or ``uniform``) as its ``n`` points,
+    drawn with ``RandomState(s)`` — ``exp(U(ln a, ln b))`` or ``U(a, b)`` — in increasing
+    order, so the same seed gives the same points and the points decide what re-runs."""
+    if isinstance(value, dict):
+        rng = np.random.RandomState(value.get("seed", 0))
+        if "log_uniform" in value:
+            low, high = np.log(value["log_uniform"])
+            points = np.exp(rng.uniform(low, high, value["samples"]))
+        else:
+            points = rng.uniform(*value["uniform"], value["samples"])
+        return [float(p) for p in np.sort(points)]
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
