@@ -35,6 +35,7 @@ rule all:
     input:
         rules.aggregate_study.output,
         figure_targets(),
+        expand(rules.tensorboard_logs.output.logs, experiment=EXPERIMENTS),
 
 
 onsuccess:

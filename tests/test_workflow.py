@@ -286,3 +286,33 @@ def test_the_report_opens_in_chromium_with_every_figure_and_table(study):
         if "CONSOLE" in line and ("ERROR" in line or "Uncaught" in line)
     ]
     assert not errors, "\n".join(errors)
+
+
+def test_tensorboard_shows_every_run_with_its_settings_metrics_and_history(study):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    runs = pd.read_csv(study / "results/tables/net/runs.csv")
+    root = study / "results/tensorboard/net"
+    trials = sorted(p.parent for p in root.glob("*/run*/events.out.tfevents.*"))
+    assert len(trials) == len(runs)
+    top = EventAccumulator(str(root))
+    top.Reload()
+    config = plugin_data_pb2.HParamsPluginData.FromString(
+        top.PluginTagToContent("hparams")["_hparams_/experiment"]
+    ).experiment
+    assert {"learning_rate", "strength", "optimizer", "seed"} <= {
+        h.name for h in config.hparam_infos
+    }
+    assert "validation_loss" in {m.name.tag for m in config.metric_infos}
+    row = runs.iloc[-1]
+    trial = EventAccumulator(str(root / row["shard"] / f"run{int(row['run']):04d}"))
+    trial.Reload()
+    session = plugin_data_pb2.HParamsPluginData.FromString(
+        trial.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    ).session_start_info
+    assert session.hparams["learning_rate"].number_value == pytest.approx(row["learning_rate"])
+    assert session.hparams["optimizer"].string_value == row["shard"]
+    history = trial.Scalars("test_loss")
+    assert len(history) > 1 and history[-1].step == row["epochs"]
+    assert history[-1].value == pytest.approx(row["test_loss"], rel=1e-6)

@@ -36,6 +36,7 @@ localrules:
     aggregate_experiment,
     aggregate_study,
     figure,
+    tensorboard_logs,
 
 
 wildcard_constraints:

@@ -53,3 +53,17 @@ rule aggregate_study:
         planned_runs=[planned_runs(e) for e in EXPERIMENTS],
     script:
         "../scripts/aggregate_study.py"
+
+
+rule tensorboard_logs:
+    input:
+        runs=rules.aggregate_experiment.output.runs,
+        history=rules.aggregate_experiment.output.history,
+    output:
+        logs=directory("results/tensorboard/{experiment}"),
+    log:
+        "logs/tensorboard_logs/{experiment}.log",
+    conda:
+        "../envs/decaylab.yaml"
+    script:
+        "../scripts/tensorboard_logs.py"
