@@ -131,6 +131,7 @@ def test_adding_an_axis_value_retrains_only_the_shards_it_touches(study, tmp_pat
         "aggregate_experiment",
         "aggregate_study",
         "figure",
+        "tensorboard_logs",
         "all",
     }
     assert all(w.get("experiment") in (None, "line") for _, w in planned_jobs(workdir))
