@@ -31,6 +31,17 @@ def moons():
     return parts.train, parts.test
 
 
+@pytest.fixture
+def keras_in_float64():
+    """Keras's float type is float64 for the test (the engine's oracles compare in float64)."""
+    import keras
+
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(previous)
+
+
 def relative_error(actual, expected):
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     return np.max(np.abs(actual - expected) / np.maximum(np.abs(expected), 1e-12))

@@ -33,12 +33,7 @@ KERAS_OPTIMIZERS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def keras_in_float64():
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
+pytestmark = pytest.mark.usefixtures("keras_in_float64")
 
 
 class RecordWeights(keras.callbacks.Callback):

@@ -40,12 +40,7 @@ SCALE_TOLERANCE = 1e-5 if ON_JAX else 1e-9
 """Absolute tolerance of a gradient entry, relative to its tensor's largest entry."""
 
 
-@pytest.fixture(autouse=True)
-def keras_in_float64():
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield
-    keras.config.set_floatx(previous)
+pytestmark = pytest.mark.usefixtures("keras_in_float64")
 
 
 def keras_model(spec: models.ModelSpec, input_shape, n_out=N_OUT, regularizer=None):

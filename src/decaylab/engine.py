@@ -46,17 +46,8 @@ from keras import ops, tree
 from decaylab import backend, models, registry, transforms
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.schedules import SCHEDULES
+from decaylab.tables import HISTORY_COLUMNS
 
-HISTORY_COLUMNS = (
-    "epoch",
-    "train_loss",
-    "validation_loss",
-    "validation_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "scheduled_learning_rate",
-    "weight_norm",
-)
 ORDER_BUDGET_BYTES = 32 * 2**20
 """Most memory one chunk's mini-batch order (and its history records) may take."""
 MAX_CHUNK_EPOCHS = 1024

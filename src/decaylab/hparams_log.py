@@ -17,15 +17,7 @@ import pandas as pd
 
 from decaylab import tables
 
-SCALARS = [
-    "train_loss",
-    "validation_loss",
-    "validation_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "scheduled_learning_rate",
-    "weight_norm",
-]
+SCALARS = [column for column in tables.HISTORY_COLUMNS if column != "epoch"]
 """History columns logged as scalars; their last values are the runs' metrics in HParams."""
 
 
