@@ -128,6 +128,18 @@ GUARDED = {
         lambda c: c["datasets"]["blobs"]["split"].update(subset=1000),
         "datasets.blobs",
     ),
+    "strength given twice, as λ and as a timescale": (
+        lambda c: c["experiments"]["net"]["regularization"].update(timescale=[10, 100]),
+        "experiments.net.regularization",
+    ),
+    "training-set size larger than the training part": (
+        net(train_size=[30, 1000]),
+        "experiments.net.train_size",
+    ),
+    "optimum figure against a setting the experiment does not have": (
+        lambda c: c["experiments"]["net"]["figures"].update(optimum={"x": "momentum"}),
+        "experiments.net.figures.optimum.x",
+    ),
     "validation and test fractions leaving no training rows": (
         lambda c: c["datasets"]["blobs"]["split"].update(validation_fraction=0.8),
         "datasets.blobs",

@@ -30,12 +30,34 @@ MEMORY_SHARE = 0.5
 """A shard may use at most this share of the machine's memory, by estimate."""
 FIGURE_METRICS = {  # what each figure can draw, per task: run metrics, history columns
     "heatmap": {
-        "regression": ("test_mse", "test_loss", "train_loss", "weight_norm"),
-        "classification": ("test_accuracy", "test_loss", "train_loss", "weight_norm"),
+        "regression": (
+            "validation_mse",
+            "validation_loss",
+            "test_mse",
+            "test_loss",
+            "train_loss",
+            "weight_norm",
+        ),
+        "classification": (
+            "validation_accuracy",
+            "validation_loss",
+            "test_accuracy",
+            "test_loss",
+            "train_loss",
+            "weight_norm",
+        ),
     },
     "learning_curves": {
-        "regression": ("test_loss", "train_loss", "weight_norm", "scheduled_learning_rate"),
+        "regression": (
+            "validation_loss",
+            "test_loss",
+            "train_loss",
+            "weight_norm",
+            "scheduled_learning_rate",
+        ),
         "classification": (
+            "validation_loss",
+            "validation_accuracy",
             "test_accuracy",
             "test_loss",
             "train_loss",
@@ -262,10 +284,19 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
         found.append(f"{key}.nesterov: only the momentum optimizer has it; optimizers {optimizers}")
     if dataset is None:  # the data set's own problems are reported already
         return found
-    if experiment["batch_size"] > dataset.training_rows:
+    sizes = grid.as_list(experiment.get("train_size", []))
+    too_large = [size for size in sizes if size > dataset.training_rows]
+    if too_large:
         found.append(
-            f"{key}.batch_size: {experiment['batch_size']} is larger than the training part of "
-            f"dataset {experiment['dataset']} ({dataset.training_rows} rows after the split)"
+            f"{key}.train_size: {too_large[0]} is larger than the training part of dataset "
+            f"{experiment['dataset']} ({dataset.training_rows} rows after the split)"
+        )
+    smallest = min([dataset.training_rows, *sizes])
+    if experiment["batch_size"] > smallest:
+        found.append(
+            f"{key}.batch_size: {experiment['batch_size']} is larger than the training rows of "
+            f"dataset {experiment['dataset']} ({smallest} after the split"
+            + (" and train_size)" if sizes else ")")
         )
     model = grid.model_settings(experiment["model"])
     unread = sorted(set(model) - {"kind", *registry.MODELS[model["kind"]].options})
@@ -309,8 +340,18 @@ def _unread_settings(key, experiment, optimizers, schedules, regularizations) ->
     read |= {o for s in schedules for o in registry.SCHEDULES[s].options}
     for name in set(schedule) - {"kind"} - read:
         found.append(f"{key}.schedule.{name}: no schedule of the experiment reads it ({schedules})")
-    if "strength" in experiment.get("regularization", {}) and regularizations == ["none"]:
-        found.append(f"{key}.regularization.strength: regularization kind none reads no strength")
+    given = [
+        n
+        for n in ("strength", *registry.DERIVED_STRENGTHS)
+        if n in experiment.get("regularization", {})
+    ]
+    if given and regularizations == ["none"]:
+        found.append(f"{key}.regularization.{given[0]}: regularization kind none reads no strength")
+    if len(given) > 1:
+        found.append(
+            f"{key}.regularization: give one of strength, timescale and lr_times_strength "
+            f"(each derives λ), got {given}"
+        )
     return found
 
 
@@ -325,13 +366,13 @@ def _ranges(key, experiment, optimizers, schedules) -> list[str]:
     ]
     for place, prefix in places:
         for name, value in place.items():
-            if not isinstance(value, dict) or name not in registry.HYPERPARAMETERS:
+            declared = registry.HYPERPARAMETERS.get(name) or registry.DERIVED_STRENGTHS.get(name)
+            if not isinstance(value, dict) or declared is None:
                 continue
             low, high = value.get("log_uniform") or value.get("uniform")
             if not low < high:
                 found.append(f"{prefix}.{name}: the bounds must increase, got [{low}, {high}]")
                 continue
-            declared = registry.HYPERPARAMETERS[name]
             outside = [p for p in grid.as_list(value) if not declared.allows(p)]
             if outside:
                 found.append(
@@ -416,6 +457,7 @@ def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regul
     figures = experiment.get("figures", {})
     task = dataset.task
     axes = {"optimizer", "schedule", "regularization", "seed"}
+    axes |= {"train_size"} if "train_size" in experiment else set()
     for shard in grid.shards(experiment_name, experiment):
         axes |= {key for run in shard.runs for key in run}
     if figures.get("fit") and (task != data.REGRESSION or dataset.n_features != 1):
@@ -423,13 +465,27 @@ def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regul
             f"{key}.figures.fit: draws 1-d regression only; dataset {experiment['dataset']} is "
             f"{task} with {dataset.n_features} features"
         )
-    if figures.get("strength_curves") and all(
-        not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations
-    ):
-        found.append(
-            f"{key}.figures.strength_curves: needs a regularization kind with a strength; "
-            f"the experiment has {regularizations}"
-        )
+    for figure in ("strength_curves", "equilibrium"):
+        if figures.get(figure) and all(
+            not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations
+        ):
+            found.append(
+                f"{key}.figures.{figure}: needs a regularization kind with a strength; "
+                f"the experiment has {regularizations}"
+            )
+    optimum = figures.get("optimum")
+    if optimum:
+        numeric = axes - {"optimizer", "schedule", "regularization", "seed", "strength"}
+        numeric -= set(registry.DERIVED_STRENGTHS)
+        if optimum["x"] not in numeric:
+            found.append(
+                f"{key}.figures.optimum.x: {optimum['x']!r} is not a numeric setting of the "
+                f"experiment other than λ; allowed: {sorted(numeric)}"
+            )
+        if experiment.get("select", "validation_loss") == "none":
+            found.append(f"{key}.figures.optimum: λ* is chosen on validation; select is none")
+        if all(not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations):
+            found.append(f"{key}.figures.optimum: needs a regularization kind with a strength")
     for figure in ("heatmap", "learning_curves"):
         options = figures.get(figure) or {}
         if not isinstance(options, dict):

@@ -338,6 +338,21 @@ def split(
     return Split(**rows)
 
 
+def subsample(dataset: Dataset, size: int, seed: int = 0) -> Dataset:
+    """``size`` rows of ``dataset`` (a training part), drawn with ``RandomState(seed)`` and per
+    class in proportion for classification, so that training-set sizes can be swept inside one
+    split; a smaller size's rows are among a larger one's for every class that keeps its order
+    of draws (all of them when unstratified)."""
+    rows = _subset(
+        dataset,
+        np.arange(len(dataset.y)),
+        size,
+        dataset.task == CLASSIFICATION,
+        np.random.RandomState(seed),
+    )
+    return Dataset(dataset.x[rows], dataset.y[rows], dataset.task, dataset.input_shape)
+
+
 def _subset(dataset: Dataset, rows: np.ndarray, size: int, stratify: bool, rng) -> np.ndarray:
     """``size`` of ``rows``, drawn with ``rng``; per class in proportion when ``stratify``
     (largest remainders), so that every class keeps its share to one row."""

@@ -25,20 +25,24 @@ def predict(spec: models.ModelSpec, params, x: np.ndarray) -> np.ndarray:
     if spec.activation not in ACTIVATIONS and spec.kind == "mlp":
         raise ValueError(f"NumPy evaluation has no activation {spec.activation!r}")
     inputs = models.features(spec, x)
-    h = np.broadcast_to(inputs[None], (params[0]["kernel"].shape[0], *inputs.shape))
+    h = np.broadcast_to(inputs[None], (len(next(iter(params[0].values()))), *inputs.shape))
     for i, layer in enumerate(params):
-        layer = {name: np.asarray(value, dtype=np.float64) for name, value in layer.items()}
+        layer = {
+            name.removeprefix("fixed_"): np.asarray(value, dtype=np.float64)
+            for name, value in layer.items()
+        }
         h = np.einsum("kbi,kio->kbo", h, layer["kernel"])
         if "bias" in layer:
             h = h + layer["bias"][:, None, :]
-        if "gamma" in layer:
+        if i < len(params) - 1 and spec.normalization != "none":
             if "moving_mean" in layer:
                 mean, variance = layer["moving_mean"][:, None], layer["moving_variance"][:, None]
             else:
                 mean = h.mean(axis=-1, keepdims=True)
                 variance = h.var(axis=-1, keepdims=True)
             h = (h - mean) / np.sqrt(variance + models.EPSILON)
-            h = layer["gamma"][:, None] * h + layer["beta"][:, None]
+            if "gamma" in layer:
+                h = layer["gamma"][:, None] * h + layer["beta"][:, None]
         if i < len(params) - 1:
             h = ACTIVATIONS[spec.activation](h)
     return h

@@ -24,6 +24,8 @@ LABELS = {
     "scheduled_learning_rate": "learning rate η_t",
     "decay_rate": "decay rate",
     "strength": "strength λ",
+    "train_size": "training rows N",
+    "best_strength": "best strength λ*",
 }
 DIVERGED_COLOUR = "#bdbdbd"
 
@@ -32,13 +34,15 @@ sns.set_theme(context="notebook", style="whitegrid")
 
 def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Dataset, **options):
     """The figure ``name`` (``fit``, ``learning_curves``, ``learning_rates``, ``heatmap``,
-    ``strength_curves``) of one experiment's tables."""
+    ``strength_curves``, ``optimum``, ``equilibrium``) of one experiment's tables."""
     drawers = {
         "fit": lambda: fit(frames["runs"], frames["curves"], train, test, **options),
         "learning_curves": lambda: learning_curves(frames["history"], frames["runs"], **options),
         "learning_rates": lambda: learning_rates(frames["history"]),
         "heatmap": lambda: heatmap(frames["summary"], **options),
         "strength_curves": lambda: strength_curves(frames["runs"]),
+        "optimum": lambda: optimum(frames["optima"], frames["slopes"], **options),
+        "equilibrium": lambda: equilibrium(frames["runs"]),
     }
     if name not in drawers:
         raise ValueError(f"figure must be one of {sorted(drawers)}, got {name!r}")
@@ -404,5 +408,109 @@ def strength_curves(runs: pd.DataFrame):
             ax.set_yscale("log")
     axes[0].set_title(f"{label(metric)} against λ", fontsize=10)
     axes[1].set_title("weight norm against λ", fontsize=10)
+    figure.suptitle(f"({band})", fontsize=9)
+    return figure
+
+
+def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str):
+    """λ* against ``x`` on log-log axes, one colour per group of runs (``decaylab.optima``),
+    with the least-squares line whose slope the legend gives with its bootstrap interval over
+    seeds. Hollow markers: λ* on the edge of the strengths tried (the optimum may lie beyond)."""
+    frame = optima[optima["best_strength"] > 0]
+    require(len(frame), "no positive λ* to draw (every best strength is 0, or every run diverged)")
+    groups = [c for c in slopes if c in optima and c not in (x, "x")]
+    figure, ax = plt.subplots(figsize=(6.8, 4.6), layout="constrained")
+    palette = sns.color_palette(n_colors=max(len(slopes), 1))
+    for colour, (_, row) in zip(palette, slopes.iterrows(), strict=False):
+        mine = frame
+        for column in groups:
+            mine = mine[mine[column] == row[column]]
+        name = ", ".join(str(row[c]) for c in groups) or "all runs"
+        interval = (
+            f" [{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]"
+            if pd.notna(row["ci95_low"])
+            else " (one seed: no interval)"
+        )
+        slope = f"slope {row['slope']:.2f}{interval}" if pd.notna(row["slope"]) else "no slope"
+        edge = mine["at_edge"].astype(bool)
+        ax.plot(mine[x], mine["best_strength"], color=colour, lw=0.8, alpha=0.5)
+        ax.scatter(mine.loc[~edge, x], mine.loc[~edge, "best_strength"], color=colour, zorder=3)
+        ax.scatter(
+            mine.loc[edge, x],
+            mine.loc[edge, "best_strength"],
+            facecolors="white",
+            edgecolors=colour,
+            zorder=3,
+        )
+        if pd.notna(row["slope"]) and len(mine) >= 2:
+            logs = np.log(mine[x].to_numpy(float))
+            intercept = np.mean(np.log(mine["best_strength"].to_numpy(float)) - row["slope"] * logs)
+            span = np.linspace(logs.min(), logs.max(), 20)
+            ax.plot(np.exp(span), np.exp(intercept + row["slope"] * span), ls="--", color=colour)
+        ax.plot([], [], color=colour, marker="o", ls="--", label=f"{name}: {slope}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(label(x))
+    ax.set_ylabel(label("best_strength"))
+    ax.legend(fontsize=8)
+    seeds = int(slopes["n_seeds"].max())
+    ax.set_title(
+        f"λ* chosen on {label(slopes['selected_by'].iloc[0])} (mean over {seeds} seeds); "
+        f"slope of log λ* on log {x} with a 95 % bootstrap interval over seeds; hollow: λ* on "
+        "the grid's edge",
+        fontsize=8,
+        wrap=True,
+    )
+    return figure
+
+
+def equilibrium(runs: pd.DataFrame):
+    """The final weight norm ‖w‖ of the trained kernels against η·λ (left), and the effective
+    learning rate η/‖w‖² against η·λ (right), one colour per η0, mean and ±1 s.d. over seeds.
+
+    For a scale-invariant network under SGD with an L2 penalty, the norm settles where decay and
+    gradient growth balance: ‖w‖⁴ ≈ η·‖g̃‖²/(2λ) (van Laarhoven, 2017; Wan et al., 2021, with g̃
+    the gradient at unit norm), so η/‖w‖² ≈ √(2ηλ)/‖g̃‖ depends on η·λ alone: the right panel's
+    lines fall onto one line of slope ½ — once η·λ·T ≫ 1 over the T updates (the norm relaxes
+    at a rate of order η·λ per update), marked by a dotted line. The title gives the
+    least-squares slope of log(η/‖w‖²) on log(η·λ) over every run.
+    """
+    sane = runs[~runs["diverged"].astype(bool) & (runs["strength"] > 0)]
+    require(len(sane), "no run with a positive strength that did not diverge")
+    frame = sane.assign(
+        lr_times_strength=sane["learning_rate"] * sane["strength"],
+        effective_learning_rate=sane["learning_rate"] / sane["weight_norm"] ** 2,
+    )
+    slope = np.polyfit(
+        np.log(frame["lr_times_strength"]), np.log(frame["effective_learning_rate"]), 1
+    )[0]
+    errorbar, band = seed_band(frame, [], "validation_loss")
+    updates = (frame["epochs"] * frame["updates_per_epoch"]).max()
+    figure, axes = plt.subplots(1, 2, figsize=(10.5, 4.2), layout="constrained")
+    for ax, column, name in (
+        (axes[0], "weight_norm", "weight norm ‖w‖ at the end"),
+        (axes[1], "effective_learning_rate", "effective learning rate η/‖w‖²"),
+    ):
+        sns.lineplot(
+            data=frame,
+            x="lr_times_strength",
+            y=column,
+            hue="learning_rate",
+            palette="viridis",
+            hue_norm=LogNorm(),
+            marker="o",
+            errorbar=errorbar,
+            ax=ax,
+        )
+        ax.axvline(1 / updates, ls=":", color="grey")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"η0·λ (dotted: η0·λ·T = 1 for the T = {updates} updates)")
+        ax.set_ylabel(name)
+        ax.legend(title=label("learning_rate"), fontsize=8)
+    axes[0].set_title("the norm depends on η and λ apart (‖w‖ ∝ (η/λ)^¼ in theory)", fontsize=9)
+    axes[1].set_title(
+        f"… the effective rate on η·λ alone: slope {slope:.2f} (theory ½)", fontsize=9
+    )
     figure.suptitle(f"({band})", fontsize=9)
     return figure

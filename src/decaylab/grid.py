@@ -100,7 +100,9 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
             if name in source:
                 axes[name] = as_list(source[name])
         if registry.REGULARIZATIONS[regularization_kind].hyperparameters:
-            axes["strength"] = as_list(regularization.get("strength", 0.0))
+            given = [n for n in registry.DERIVED_STRENGTHS if n in regularization]
+            name = given[0] if given else "strength"
+            axes[name] = as_list(regularization.get(name, 0.0))
         axes["seed"] = as_list(experiment.get("seeds", [0]))
         runs += [
             dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
@@ -108,16 +110,32 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
     return runs
 
 
+def resolve_strength(run: dict, updates_per_epoch: int) -> dict:
+    """``run`` with its ``strength`` λ derived where it gives a derived axis instead
+    (``registry.DERIVED_STRENGTHS``): from the timescale in epochs τ = 1/(η0·λ·M),
+    λ = 1/(η0·τ·M) with M updates per epoch; from η0·λ, λ = (η0·λ)/η0."""
+    if "timescale" in run:
+        return {
+            **run,
+            "strength": 1.0 / (run["learning_rate"] * run["timescale"] * updates_per_epoch),
+        }
+    if "lr_times_strength" in run:
+        return {**run, "strength": run["lr_times_strength"] / run["learning_rate"]}
+    return run
+
+
 def shards(name: str, experiment: dict) -> list[Shard]:
-    """Expand one experiment of the config into its shards: one per optimizer.
+    """Expand one experiment of the config into its shards: one per optimizer and training-set
+    size (``train_size``: that many rows of the training part, :func:`decaylab.data.subsample`).
 
     Schedule and regularization kinds are per-run choices inside a shard; only what changes
-    the computation's shapes or the optimizer's state (here: the optimizer) splits shards.
+    the computation's shapes or the optimizer's state splits shards.
     """
     schedule = experiment.get("schedule", {"kind": "constant"})
     kinds = as_list(schedule.get("kind", "constant"))
+    sizes = as_list(experiment.get("train_size", [None]))
     result = []
-    for optimizer in as_list(experiment.get("optimizer", "sgd")):
+    for optimizer, size in itertools.product(as_list(experiment.get("optimizer", "sgd")), sizes):
         nesterov = bool(experiment.get("nesterov", False)) and optimizer == "momentum"
         settings = {
             "dataset": experiment["dataset"],
@@ -137,7 +155,10 @@ def shards(name: str, experiment: dict) -> list[Shard]:
             "device": experiment.get("device", "cpu"),
             "backend": experiment.get("backend"),
         }
+        if size is not None:  # absent otherwise, so that the spec and its digest stay as they were
+            settings["train_size"] = size
         shard_name = optimizer + ("_nesterov" if nesterov else "")
+        shard_name += "" if size is None else f"_n{size}"
         result.append(Shard(name, shard_name, settings, runs_of(experiment, optimizer)))
     return result
 

@@ -3,9 +3,10 @@
 Parameters are a list of layers ``[{"kernel": W1, "bias": b1}, …]``, each tensor with a leading
 run axis K: dense kernels ``(K, fan_in, fan_out)``, convolution kernels ``(K, *window,
 channels_in, channels_out)``, biases ``(K, fan_out)``. A normalized layer has no bias but a
-``gamma`` and a ``beta`` ``(K, fan_out)``; batch normalization also keeps running
-``moving_mean`` and ``moving_variance`` (the *statistics*, not trained by gradients, kept apart
-from the parameters by the engine). What is decayed is decided by name (``DECAYED``): kernels
+``gamma`` and a ``beta`` ``(K, fan_out)`` (none without ``affine``); batch normalization also
+keeps running ``moving_mean`` and ``moving_variance``, and a ``fixed_head`` output layer has a
+``fixed_kernel`` and ``fixed_bias`` (the *statistics*: state that gradients do not train, kept
+apart from the parameters by the engine). What is decayed is decided by name (``DECAYED``): kernels
 only. Kernels start from Keras's default ``glorot_uniform`` (U(−l, l), ``l = sqrt(6 / (fan_in +
 fan_out))``, fans counted over the window as Keras does) drawn with ``RandomState(seed)`` of each
 run; biases and β from zeros, γ from ones, so a run starts the same whatever shard it is trained
@@ -33,7 +34,8 @@ EPSILON = 1e-3
 """ε of layer and batch normalization (Keras's default)."""
 MOMENTUM = 0.99
 """Batch normalization's running average: ``m ← 0.99·m + 0.01·batch statistic`` (Keras's)."""
-STATISTICS = ("moving_mean", "moving_variance")
+STATISTICS = ("moving_mean", "moving_variance", "fixed_kernel", "fixed_bias")
+"""State that no gradient trains: running averages, and the output layer of ``fixed_head``."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,10 @@ class ModelSpec:
     sizes); ``cnn``: per entry of ``filters`` a convolution (``kernel_size``, same padding),
     normalization, activation and max pooling by ``pool``, then the ``hidden`` dense layers.
     ``normalization`` (``none``, ``layer`` or ``batch``) follows every hidden layer's linear map,
-    before its activation."""
+    before its activation, with a learnt scale γ and shift β unless ``affine`` is false.
+    ``fixed_head`` keeps the output layer at its initial values (Hoffer et al., 2018). Normalized
+    without ``affine`` and with ``fixed_head``, the network is scale-invariant in each trained
+    kernel (up to normalization's ε): f(c·W) = f(W), the setting of van Laarhoven (2017)."""
 
     kind: str = "linear"
     degree: int = 1
@@ -52,6 +57,8 @@ class ModelSpec:
     kernel_size: int = 3
     pool: int = 2
     normalization: str = "none"
+    affine: bool = True
+    fixed_head: bool = False
 
     def __post_init__(self):
         if self.kind not in MODELS:
@@ -80,6 +87,11 @@ class ModelSpec:
             raise ValueError(
                 f"normalization must be one of {list(NORMALIZATIONS)}, got {self.normalization!r}"
             )
+        for name in ("affine", "fixed_head"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if not self.affine and self.normalization == "none":
+            raise ValueError("affine: false needs a normalization (layer or batch)")
 
     @property
     def hidden_layers(self) -> int:
@@ -170,7 +182,8 @@ def init_params(spec: ModelSpec, input_shape, n_out: int, seeds) -> list[dict[st
         values = {"kernel": np.stack([r.uniform(-limit, limit, layer.kernel_shape) for r in rngs])}
         k, width = len(rngs), layer.fan_out
         if layer.hidden and spec.normalization != "none":
-            values |= {"gamma": np.ones((k, width)), "beta": np.zeros((k, width))}
+            if spec.affine:
+                values |= {"gamma": np.ones((k, width)), "beta": np.zeros((k, width))}
             if spec.normalization == "batch":
                 values |= {
                     "moving_mean": np.zeros((k, width)),
@@ -178,6 +191,8 @@ def init_params(spec: ModelSpec, input_shape, n_out: int, seeds) -> list[dict[st
                 }
         else:
             values["bias"] = np.zeros((k, width))
+        if not layer.hidden and spec.fixed_head:
+            values = {"fixed_kernel": values["kernel"], "fixed_bias": values["bias"]}
         stacked.append(values)
     return stacked
 
@@ -237,7 +252,8 @@ def forward(spec: ModelSpec, params, statistics, x, row_mask=None):
     k = ops.shape(x)[0]
     h = x
     for i, layer in enumerate(params):
-        kernel = layer["kernel"]
+        layer = {**statistics[i], **layer}
+        kernel = layer["kernel"] if "kernel" in layer else layer["fixed_kernel"]
         convolution = len(ops.shape(kernel)) > 3
         if convolution:  # h: (K, B, *spatial, C) → (K, B, *spatial, F)
             h = _convolution(h, kernel)
@@ -245,10 +261,11 @@ def forward(spec: ModelSpec, params, statistics, x, row_mask=None):
             if len(ops.shape(h)) > 3:  # flatten (K, B, *spatial, C) as Keras's Flatten
                 h = ops.reshape(h, (k, ops.shape(h)[1], -1))
             h = ops.einsum("kbi,kio->kbo", h, kernel)
-        if "bias" in layer:
-            h = h + _per_run(layer["bias"], h)
+        bias = layer["bias"] if "bias" in layer else layer.get("fixed_bias")
+        if bias is not None:
+            h = h + _per_run(bias, h)
         moved = statistics[i]
-        if "gamma" in layer:
+        if i < len(params) - 1 and spec.normalization != "none":
             h, moved = _normalize(spec.normalization, h, layer, statistics[i], row_mask)
         new_statistics.append(moved)
         if i < len(params) - 1:
@@ -312,7 +329,10 @@ def _normalize(kind, h, layer, statistics, row_mask):
 
     from decaylab import backend
 
-    gamma, beta = _per_run(layer["gamma"], h), _per_run(layer["beta"], h)
+    if "gamma" in layer:
+        gamma, beta = _per_run(layer["gamma"], h), _per_run(layer["beta"], h)
+    else:  # not affine: γ = 1, β = 0
+        gamma, beta = 1.0, 0.0
     if kind == "layer":
         mean = backend.mean(h, axis=-1, keepdims=True)
         variance = backend.mean(ops.square(h - mean), axis=-1, keepdims=True)

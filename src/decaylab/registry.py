@@ -109,6 +109,21 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
 }
 """Every per-run number, by name."""
 
+DERIVED_STRENGTHS: dict[str, Hyperparameter] = {
+    h.name: h
+    for h in (
+        _positive(
+            "timescale",
+            100.0,
+            "τ_epoch = 1/(η0·λ·M): the decay's timescale in epochs (M updates per epoch); "
+            "λ = 1/(η0·τ·M)",
+        ),
+        _positive("lr_times_strength", 1e-4, "η0·λ: λ = (η0·λ)/η0"),
+    )
+}
+"""Per-run numbers that an experiment may give instead of ``strength``; each run's λ is derived
+from them (``grid.resolve_strength``), and both are recorded."""
+
 COMMON = ("learning_rate", "seed")
 """The hyper-parameters every run has."""
 
@@ -202,10 +217,19 @@ REGULARIZATIONS = _table(
 MODELS = _table(
     Component("linear", options=()),
     Component("polynomial", options=("degree",)),
-    Component("mlp", options=("hidden", "activation", "normalization")),
+    Component("mlp", options=("hidden", "activation", "normalization", "affine", "fixed_head")),
     Component(
         "cnn",
-        options=("filters", "kernel_size", "pool", "hidden", "activation", "normalization"),
+        options=(
+            "filters",
+            "kernel_size",
+            "pool",
+            "hidden",
+            "activation",
+            "normalization",
+            "affine",
+            "fixed_head",
+        ),
     ),
 )
 """Models (``models.py``); their options are the architecture, which splits shards."""

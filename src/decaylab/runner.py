@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from decaylab import evaluate, models
+from decaylab import data, evaluate, grid, models, registry
 from decaylab.data import CLASSIFICATION, Dataset
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
@@ -46,6 +46,8 @@ def model_label(spec: models.ModelSpec) -> str:
     if spec.kind == "polynomial":
         return f"polynomial({spec.degree})"
     norm = [] if spec.normalization == "none" else [f"{spec.normalization} norm"]
+    norm += [] if spec.affine else ["no affine"]
+    norm += ["fixed head"] if spec.fixed_head else []
     hidden = "x".join(map(str, spec.hidden))
     if spec.kind == "mlp":
         return f"mlp({', '.join([hidden, spec.activation, *norm])})"
@@ -76,8 +78,10 @@ def shard_config(shard: dict):
     )
 
 
-def labels(shard: dict) -> pd.DataFrame:
-    """The columns that name the runs of a shard: labels, their own settings, epochs, batch."""
+def labels(shard: dict, train_rows: int | None = None) -> pd.DataFrame:
+    """The columns that name the runs of a shard: labels, their own settings, epochs, batch,
+    and given ``train_rows``: the training-set size and the updates per epoch
+    ``M = ⌈train_size / batch_size⌉``."""
     frame = pd.DataFrame(shard["runs"])
     frame.insert(0, "run", np.arange(len(frame)))
     shared = {
@@ -88,6 +92,9 @@ def labels(shard: dict) -> pd.DataFrame:
         frame[key] = value
     frame["epochs"] = shard["epochs"]
     frame["batch_size"] = shard["batch_size"]
+    if train_rows is not None:
+        frame["train_size"] = train_rows
+        frame["updates_per_epoch"] = -(-train_rows // shard["batch_size"])
     first = ["run", *LABELS]
     return frame[first + [c for c in frame if c not in first]]
 
@@ -140,21 +147,32 @@ def train(
 ):
     """Train a shard; its runs table carries its labels, settings and final metrics.
 
-    ``engine_options`` go to :func:`decaylab.engine.train_shard` (validation, checkpoint,
-    progress, stop).
+    A shard with ``train_size`` trains on that many rows of ``train_set``
+    (:func:`decaylab.data.subsample`, seed 0: the same rows for every run). A run given a derived
+    axis (``registry.DERIVED_STRENGTHS``) trains with the strength derived from it
+    (:func:`decaylab.grid.resolve_strength`), and both are in its table. ``engine_options`` go to
+    :func:`decaylab.engine.train_shard` (validation, checkpoint, progress, stop).
     """
     from decaylab.engine import train_shard  # loads the Keras backend
 
+    if shard.get("train_size") is not None:
+        train_set = data.subsample(train_set, shard["train_size"])
+    rows = len(train_set.y)
+    updates_per_epoch = -(-rows // shard["batch_size"])
+    shard = {**shard, "runs": [grid.resolve_strength(r, updates_per_epoch) for r in shard["runs"]]}
     result = train_shard(
         train_set,
         test_set,
         shard_config(shard),
-        shard["runs"],
+        [
+            {k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS}
+            for r in shard["runs"]
+        ],
         threads=threads,
         device=shard.get("device", "cpu"),
         **engine_options,
     )
-    named = labels(shard)
+    named = labels(shard, rows)
     result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
     result.runs["device"] = result.device
     result.history = named.merge(result.history, on="run")

@@ -30,8 +30,10 @@ SETTINGS = [
     "schedule",
     "regularization",
     *(name for name in registry.HYPERPARAMETERS if name != "seed"),
+    *registry.DERIVED_STRENGTHS,
     "epochs",
     "batch_size",
+    "train_size",
 ]
 RUN_COLUMNS = ["experiment", "shard", "run", "seed", "train_loss", "test_loss", "diverged"]
 """Columns every runs table has."""

@@ -78,6 +78,17 @@ def figure_options(wildcards):
     return wanted if isinstance(wanted, dict) else {}
 
 
+def optimum_tables(wildcards):
+    """The λ* tables that an ``optimum`` figure draws; nothing for the other figures."""
+    if wildcards.figure != "optimum":
+        return []
+    return expand(
+        "results/tables/{experiment}/{table}.csv",
+        experiment=wildcards.experiment,
+        table=["optima", "slopes"],
+    )
+
+
 def experiment_of(wildcards):
     return config["experiments"][wildcards.experiment]
 

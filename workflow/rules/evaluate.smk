@@ -67,3 +67,25 @@ rule tensorboard_logs:
         "../envs/decaylab.yaml"
     script:
         "../scripts/tensorboard_logs.py"
+
+
+rule optimum_slopes:
+    input:
+        runs=rules.aggregate_experiment.output.runs,
+    output:
+        optima="results/tables/{experiment}/optima.csv",
+        slopes=report(
+            "results/tables/{experiment}/slopes.csv",
+            caption="../report/slopes.rst",
+            category="{experiment}",
+            labels={"experiment": "{experiment}", "figure": "λ* slopes table"},
+        ),
+    log:
+        "logs/optimum_slopes/{experiment}.log",
+    conda:
+        "../envs/decaylab.yaml"
+    params:
+        x=lambda w: experiment_of(w)["figures"]["optimum"]["x"],
+        select=lambda w: experiment_of(w)["select"],
+    script:
+        "../scripts/optimum_slopes.py"

@@ -5,6 +5,7 @@ rule figure:
         history=rules.aggregate_experiment.output.history,
         curves=rules.aggregate_experiment.output.curves,
         split=lambda w: f"data/{experiment_of(w)['dataset']}/split.npz",
+        optimum=optimum_tables,
     output:
         png=report(
             "results/figures/{experiment}/{figure}.png",

@@ -20,6 +20,8 @@ tables = {
 tables["runs"] = files.read_csv(
     snakemake.input.runs, rows=snakemake.params.planned_runs, repair=REPAIR
 )
+for name, path in zip(("optima", "slopes"), snakemake.input.optimum, strict=False):
+    tables[name] = files.read_csv(path, repair="snakemake --cores 8 --forcerun optimum_slopes")
 options = dict(snakemake.params.options)
 parts = files.checked_npz(
     snakemake.input.split,

@@ -1,0 +1,70 @@
+"""Training-set sizes swept inside one split, and strengths written as a timescale or as η0·λ."""
+
+import numpy as np
+import pytest
+
+from decaylab import data, grid, runner
+
+EXPERIMENT = {
+    "dataset": "moons",
+    "model": {"kind": "mlp", "hidden": [4]},
+    "optimizer": "adam",
+    "learning_rate": [0.01, 0.05],
+    "epochs": 3,
+    "batch_size": 16,
+    "train_size": [40, 70],
+    "regularization": {"kind": "decoupled_lr", "timescale": [2.0, 20.0]},
+    "seeds": [0],
+}
+
+
+def test_each_training_set_size_is_a_shard_of_its_own():
+    shards = grid.shards("sizes", EXPERIMENT)
+    assert [s.name for s in shards] == ["adam_n40", "adam_n70"]
+    assert [s.settings["train_size"] for s in shards] == [40, 70]
+    assert all({"timescale", "learning_rate"} <= set(s.runs[0]) for s in shards)
+
+
+def test_a_timescale_trains_with_the_strength_it_stands_for(moons):
+    train, test = moons
+    shard = grid.shards("sizes", EXPERIMENT)[0].as_params()
+    result = runner.train(shard, train, test)
+    updates = int(np.ceil(40 / 16))  # M = ⌈N/B⌉ for the 40 rows of the shard
+    expected = 1.0 / (result.runs["learning_rate"] * result.runs["timescale"] * updates)
+    np.testing.assert_allclose(result.runs["strength"], expected, rtol=1e-12)
+    assert (result.runs["train_size"] == 40).all()
+    assert (result.runs["updates_per_epoch"] == updates).all()
+    # the same runs written with that strength train to the same numbers
+    explicit = {
+        **shard,
+        "runs": [
+            {k: v for k, v in run.items() if k != "timescale"} | {"strength": s}
+            for run, s in zip(shard["runs"], expected, strict=True)
+        ],
+    }
+    again = runner.train(explicit, train, test)
+    np.testing.assert_allclose(again.runs["train_loss"], result.runs["train_loss"], rtol=1e-6)
+
+
+def test_a_product_gives_the_strength_divided_by_the_learning_rate():
+    run = grid.resolve_strength({"learning_rate": 0.02, "lr_times_strength": 1e-4}, 7)
+    assert run["strength"] == pytest.approx(1e-4 / 0.02)
+    assert grid.resolve_strength({"learning_rate": 0.1, "strength": 0.3}, 7)["strength"] == 0.3
+
+
+def test_a_subsample_keeps_class_shares_and_grows_by_adding_rows(moons):
+    train, _ = moons
+    small, large = data.subsample(train, 30), data.subsample(train, 60)
+    assert len(small.y) == 30 and len(large.y) == 60
+    share = np.bincount(train.y.astype(int)) / len(train.y)
+    np.testing.assert_allclose(np.bincount(large.y.astype(int)) / 60, share, atol=1 / 60)
+    rows = {tuple(r) for r in large.x}
+    assert all(tuple(r) in rows for r in small.x)
+    with pytest.raises(ValueError, match="subset must be in"):
+        data.subsample(train, len(train.y) + 1)
+
+
+def test_an_experiment_without_sizes_keeps_its_shard_spec():
+    one = {k: v for k, v in EXPERIMENT.items() if k != "train_size"}
+    (shard,) = grid.shards("one", one)
+    assert shard.name == "adam" and "train_size" not in shard.as_params()
