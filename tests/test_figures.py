@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from decaylab import data, figures, grid, runner, tables  # noqa: E402
+from decaylab import data, figures, grid, optima, runner, tables  # noqa: E402
 
 FIGURES = {
     "fit": {},
@@ -15,6 +15,9 @@ FIGURES = {
     "learning_rates": {},
     "heatmap": {"x": "strength", "y": "learning_rate"},
     "strength_curves": {},
+    "optimum": {"x": "learning_rate"},
+    "equilibrium": {},
+    "scatter": {"x": "strength", "y": "learning_rate"},
 }
 
 
@@ -28,6 +31,8 @@ def study_tables(experiment, dataset):
         "summary": tables.summarize(runs, "validation_mse"),
         "history": result.history,
         "curves": runner.curves(shard.as_params(), result.params, train, test),
+        "optima": optima.optima(runs, "learning_rate", "validation_mse"),
+        "slopes": optima.slopes(runs, "learning_rate", "validation_mse", resamples=50),
     }
     return frames, train, test
 
@@ -55,7 +60,13 @@ def test_every_figure_draws_something(case, name):
     figure = figures.draw(name, frames, train, test, **FIGURES[name])
     assert figure.axes, "an empty figure"
     text = " ".join(t.get_text() for ax in figure.axes for t in ax.texts)
-    if case == "every run diverged" and name in ("fit", "strength_curves"):
+    if case == "every run diverged" and name in (
+        "fit",
+        "strength_curves",
+        "optimum",
+        "equilibrium",
+        "scatter",
+    ):
         assert "nothing to draw" in text and "diverged" in text
 
 

@@ -57,3 +57,59 @@ def test_a_sampled_axis_is_checked_like_any_axis():
     )
     no_bounds = config_with({"samples": 4})
     assert any("experiments.net.learning_rate" in p for p in checks.problems(no_bounds, SCHEMA))
+
+
+SOBOL = {
+    "samples": 16,
+    "seed": 2,
+    "axes": {"learning_rate": {"log_uniform": [1e-3, 1.0]}, "strength": {"uniform": [0.0, 0.1]}},
+}
+
+
+def sobol_config(design=SOBOL, **changes):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    net = config["experiments"]["net"]
+    del net["learning_rate"]
+    net["regularization"] = {"kind": "decoupled"}
+    net["sobol"] = design
+    net.update(changes)
+    return config
+
+
+def test_a_sobol_design_fills_the_box_one_point_per_stratum_of_every_axis():
+    points = grid.sobol_design({"sobol": SOBOL})
+    assert points == grid.sobol_design({"sobol": dict(SOBOL)})  # reproducible from its seed
+    assert points != grid.sobol_design({"sobol": {**SOBOL, "seed": 3}})
+    # a (0, m, d)-net: each axis alone has exactly one of 16 points in each sixteenth of its range
+    logs = (np.log(points["learning_rate"]) - np.log(1e-3)) / (np.log(1.0) - np.log(1e-3))
+    for unit in (logs, np.array(points["strength"]) / 0.1):
+        assert sorted(np.floor(unit * 16).astype(int)) == list(range(16))
+
+
+def test_the_design_is_zipped_and_crossed_with_the_seeds_and_other_axes():
+    config = sobol_config(seeds=[0, 1])
+    (adam,) = [s for s in grid.study_shards(config) if s.name == "adam"]
+    points = grid.sobol_design({"sobol": SOBOL})
+    assert len(adam.runs) == 16 * 2
+    pairs = {(run["learning_rate"], run["strength"]) for run in adam.runs}
+    assert pairs == set(zip(points["learning_rate"], points["strength"], strict=True))
+    other = [s for s in grid.study_shards(sobol_config({**SOBOL, "seed": 5})) if s.name == "adam"]
+    assert other[0].digest() != adam.digest()  # the points decide what re-runs
+
+
+def test_a_sobol_design_is_checked():
+    assert checks.problems(sobol_config(), SCHEMA) == []
+    odd = checks.problems(sobol_config({**SOBOL, "samples": 12}), SCHEMA)
+    assert any("experiments.net.sobol.samples: 12 is not a power of 2" in p for p in odd)
+    unread = {**SOBOL, "axes": {**SOBOL["axes"], "momentum": {"uniform": [0.1, 0.9]}}}
+    assert any(
+        "experiments.net.sobol.axes.momentum: no kind" in p
+        for p in checks.problems(sobol_config(unread), SCHEMA)
+    )
+    twice = checks.problems(sobol_config(learning_rate=0.1), SCHEMA)
+    assert any("experiments.net.sobol.axes.learning_rate" in p and "once" in p for p in twice)
+    outside = {**SOBOL, "axes": {**SOBOL["axes"], "strength": {"uniform": [-1.0, 0.1]}}}
+    assert any(
+        "experiments.net.sobol.axes.strength: points" in p
+        for p in checks.problems(sobol_config(outside), SCHEMA)
+    )

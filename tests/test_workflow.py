@@ -249,8 +249,13 @@ def test_the_default_config_plans_the_full_study(tmp_path):
     workdir = make_workdir(tmp_path, config)
     trained = _shards_trained(workdir)
     expected = sorted((s.experiment, s.name) for s in grid.study_shards(config))
-    # a shard per optimizer of each experiment: schedule and regularization kinds are per run
-    assert trained == expected and len(expected) <= 6
+    # a shard per optimizer and training-set size of each experiment: schedule and
+    # regularization kinds and every number are per run
+    per_experiment = [
+        len(grid.as_list(e.get("optimizer", "sgd"))) * len(grid.as_list(e.get("train_size", [0])))
+        for e in config["experiments"].values()
+    ]
+    assert trained == expected and len(expected) == sum(per_experiment)
 
 
 def test_the_report_opens_in_chromium_with_every_figure_and_table(study):

@@ -271,6 +271,7 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
     regularizations = grid.as_list(regularization.get("kind", "none"))
     found += _unread_settings(key, experiment, optimizers, schedules, regularizations)
     found += _ranges(key, experiment, optimizers, schedules)
+    found += _design_problems(key, experiment, optimizers, schedules, regularizations)
     if "piecewise" in schedules:
         boundaries, factors = schedule.get("boundaries", []), schedule.get("factors", [])
         if not boundaries or len(factors) != len(boundaries) + 1:
@@ -328,6 +329,51 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
     return found
 
 
+def _design_problems(key, experiment, optimizers, schedules, regularizations) -> list[str]:
+    """A Sobol design's axes: read by a kind of the experiment, given nowhere else, bounds in
+    order, every point inside its range, and a power-of-2 number of points."""
+    design = experiment.get("sobol")
+    if not design:
+        return []
+    prefix = f"{key}.sobol"
+    places = {"learning_rate": experiment}
+    places |= {n: experiment for o in optimizers for n in registry.OPTIMIZERS[o].hyperparameters}
+    places |= {
+        n: experiment.get("schedule", {})
+        for s in schedules
+        for n in registry.SCHEDULES[s].hyperparameters
+    }
+    if any(registry.REGULARIZATIONS[r].hyperparameters for r in regularizations):
+        places |= dict.fromkeys(
+            ("strength", *registry.DERIVED_STRENGTHS), experiment.get("regularization", {})
+        )
+    found = []
+    samples = design["samples"]
+    if samples & (samples - 1):
+        found.append(
+            f"{prefix}.samples: {samples} is not a power of 2; a Sobol sequence is balanced "
+            f"only in powers of 2 (e.g. {1 << (samples - 1).bit_length()})"
+        )
+    for name, axis in design["axes"].items():
+        where = f"{prefix}.axes.{name}"
+        if name not in places:
+            found.append(f"{where}: no kind of the experiment reads it; allowed: {sorted(places)}")
+            continue
+        if name in places[name]:
+            found.append(f"{where}: {name} is also given outside the design; give it once")
+        low, high = axis.get("log_uniform") or axis.get("uniform")
+        if not low < high:
+            found.append(f"{where}: the bounds must increase, got [{low}, {high}]")
+            continue
+        declared = registry.HYPERPARAMETERS.get(name) or registry.DERIVED_STRENGTHS[name]
+        outside = [p for p in grid.sobol_design({"sobol": design})[name] if not declared.allows(p)]
+        if outside:
+            found.append(
+                f"{where}: points such as {outside[0]:g} are outside its range ({declared.allowed})"
+            )
+    return found
+
+
 def _unread_settings(key, experiment, optimizers, schedules, regularizations) -> list[str]:
     """Numbers and options that no kind of the experiment reads (a silent no-op otherwise)."""
     found = []
@@ -340,10 +386,11 @@ def _unread_settings(key, experiment, optimizers, schedules, regularizations) ->
     read |= {o for s in schedules for o in registry.SCHEDULES[s].options}
     for name in set(schedule) - {"kind"} - read:
         found.append(f"{key}.schedule.{name}: no schedule of the experiment reads it ({schedules})")
+    designed = experiment.get("sobol", {}).get("axes", {})
     given = [
         n
         for n in ("strength", *registry.DERIVED_STRENGTHS)
-        if n in experiment.get("regularization", {})
+        if n in experiment.get("regularization", {}) or n in designed
     ]
     if given and regularizations == ["none"]:
         found.append(f"{key}.regularization.{given[0]}: regularization kind none reads no strength")
@@ -486,18 +533,19 @@ def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regul
             found.append(f"{key}.figures.optimum: λ* is chosen on validation; select is none")
         if all(not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations):
             found.append(f"{key}.figures.optimum: needs a regularization kind with a strength")
-    for figure in ("heatmap", "learning_curves"):
+    for figure in ("heatmap", "learning_curves", "scatter"):
         options = figures.get(figure) or {}
         if not isinstance(options, dict):
             continue
-        allowed_axes = axes - {"seed"} if figure == "heatmap" else axes  # seeds are averaged
+        # seeds are averaged in heatmaps and scatters
+        allowed_axes = axes if figure == "learning_curves" else axes - {"seed"}
         for option in ("x", "y", "hue"):
             if option in options and options[option] not in allowed_axes:
                 found.append(
                     f"{key}.figures.{figure}.{option}: {options[option]!r} is not a setting of "
                     f"the experiment; allowed: {sorted(allowed_axes)}"
                 )
-        allowed = FIGURE_METRICS[figure][task]
+        allowed = FIGURE_METRICS["heatmap" if figure == "scatter" else figure][task]
         if "metric" in options and options["metric"] not in allowed:
             found.append(
                 f"{key}.figures.{figure}.metric: {options['metric']!r} is not a metric of a "

@@ -34,7 +34,8 @@ sns.set_theme(context="notebook", style="whitegrid")
 
 def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Dataset, **options):
     """The figure ``name`` (``fit``, ``learning_curves``, ``learning_rates``, ``heatmap``,
-    ``strength_curves``, ``optimum``, ``equilibrium``) of one experiment's tables."""
+    ``strength_curves``, ``optimum``, ``equilibrium``, ``scatter``) of one experiment's
+    tables."""
     drawers = {
         "fit": lambda: fit(frames["runs"], frames["curves"], train, test, **options),
         "learning_curves": lambda: learning_curves(frames["history"], frames["runs"], **options),
@@ -43,6 +44,7 @@ def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Datas
         "strength_curves": lambda: strength_curves(frames["runs"]),
         "optimum": lambda: optimum(frames["optima"], frames["slopes"], **options),
         "equilibrium": lambda: equilibrium(frames["runs"]),
+        "scatter": lambda: scatter(frames["summary"], **options),
     }
     if name not in drawers:
         raise ValueError(f"figure must be one of {sorted(drawers)}, got {name!r}")
@@ -476,7 +478,7 @@ def equilibrium(runs: pd.DataFrame):
     least-squares slope of log(η/‖w‖²) on log(η·λ) over every run.
     """
     sane = runs[~runs["diverged"].astype(bool) & (runs["strength"] > 0)]
-    require(len(sane), "no run with a positive strength that did not diverge")
+    require(len(sane), "no run with a positive strength, or every such run diverged")
     frame = sane.assign(
         lr_times_strength=sane["learning_rate"] * sane["strength"],
         effective_learning_rate=sane["learning_rate"] / sane["weight_norm"] ** 2,
@@ -513,4 +515,58 @@ def equilibrium(runs: pd.DataFrame):
         f"… the effective rate on η·λ alone: slope {slope:.2f} (theory ½)", fontsize=9
     )
     figure.suptitle(f"({band})", fontsize=9)
+    return figure
+
+
+def scatter(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
+    """The sampled points of a design (a Sobol design or sampled axes, where a heatmap would be
+    mostly empty) in the (x, y) plane, coloured by a metric's mean over seeds, one panel per
+    combination of kinds. The selected point has a red ring, the points not significantly
+    different from it a black one (as the heatmap's frames). Axes spanning more than a decade
+    of positive values are logarithmic."""
+    has_accuracy = "test_accuracy_mean" in summary and summary["test_accuracy_mean"].notna().any()
+    primary = metric or ("test_accuracy" if has_accuracy else "test_mse")
+    column = f"{primary}_mean"
+    for name in (x, y, column):
+        require(name in summary, f"{name!r} is not a setting or metric of this experiment")
+    frame = summary[np.isfinite(summary[column])]
+    require(len(frame), "every point diverged: nothing to colour")
+    facets = varying(summary, KINDS)
+    panels = list(frame.groupby(facets, sort=False)) if facets else [((), frame)]
+    figure, axes = plt.subplots(
+        1, len(panels), figsize=(1.5 + 4.2 * len(panels), 4.2), squeeze=False, layout="constrained"
+    )
+    higher = primary in tables.HIGHER_IS_BETTER
+    values = frame[column].to_numpy(float)
+    norm = (
+        LogNorm(values.min(), values.max())
+        if not higher and values.min() > 0
+        else Normalize(values.min(), values.max())
+    )
+    cmap = "viridis" if higher else "viridis_r"
+    for ax, (key, panel) in zip(axes[0], panels, strict=True):
+        points = ax.scatter(panel[x], panel[y], c=panel[column], cmap=cmap, norm=norm, s=60)
+        close = panel[
+            panel.get("indistinguishable", pd.Series(False, index=panel.index))
+            .fillna(False)
+            .astype(bool)
+        ]
+        ax.scatter(close[x], close[y], s=160, facecolors="none", edgecolors="black", lw=1)
+        if "selected" in panel:
+            chosen = panel[panel["selected"].astype(bool)]
+            ax.scatter(chosen[x], chosen[y], s=220, facecolors="none", edgecolors="red", lw=2)
+        for name, setter in ((x, ax.set_xscale), (y, ax.set_yscale)):
+            positive = summary[name][summary[name] > 0]
+            if len(positive) == len(summary) and positive.max() > 10 * positive.min():
+                setter("log")
+        ax.set_xlabel(label(x))
+        ax.set_ylabel(label(y))
+        key = key if isinstance(key, tuple) else (key,)
+        ax.set_title(" · ".join(map(str, key)), fontsize=10)
+    figure.colorbar(points, ax=axes[0].tolist(), label=f"mean {label(primary)} over seeds")
+    figure.suptitle(
+        f"{len(frame)} sampled points; red ring: selected on validation; black rings: not "
+        "significantly different (Welch's t-test over seeds, p ≥ 0.05)",
+        fontsize=9,
+    )
     return figure

@@ -60,6 +60,31 @@ def as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def sobol_design(experiment: dict) -> dict[str, list[float]]:
+    """The joint design of an experiment's ``sobol: {samples: n, seed: s, axes: {name: {log_uniform
+    | uniform: [a, b]}}}``: n points of a scrambled Sobol sequence in d = len(axes) dimensions
+    (``scipy.stats.qmc.Sobol(d, scramble=True, seed=s)``), mapped per axis to ``exp(ln a + u·(ln b
+    − ln a))`` or ``a + u·(b − a)``. Returns each axis's n values, point by point: the axes are
+    zipped, not crossed, so n points fill the d-dimensional box evenly (n a power of 2 keeps
+    Sobol's balance). Empty without ``sobol``."""
+    design = experiment.get("sobol")
+    if not design:
+        return {}
+    from scipy.stats import qmc
+
+    axes = design["axes"]
+    unit = qmc.Sobol(len(axes), scramble=True, seed=design.get("seed", 0)).random(design["samples"])
+    points = {}
+    for column, (name, axis) in zip(unit.T, axes.items(), strict=True):
+        if "log_uniform" in axis:
+            low, high = np.log(axis["log_uniform"])
+            points[name] = [float(v) for v in np.exp(low + column * (high - low))]
+        else:
+            low, high = axis["uniform"]
+            points[name] = [float(v) for v in low + column * (high - low)]
+    return points
+
+
 def split_options(dataset: dict) -> dict:
     """The split's options of a data set of the config, ``standardize`` defaulting to whether
     the source is tabular (``registry.STANDARDIZED``)."""
@@ -88,6 +113,7 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
     """
     schedule = experiment.get("schedule", {"kind": "constant"})
     regularization = experiment.get("regularization", {"kind": "none"})
+    design = sobol_design(experiment)
     runs = []
     for schedule_kind, regularization_kind in itertools.product(
         as_list(schedule.get("kind", "constant")), as_list(regularization.get("kind", "none"))
@@ -100,13 +126,18 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
             if name in source:
                 axes[name] = as_list(source[name])
         if registry.REGULARIZATIONS[regularization_kind].hyperparameters:
-            given = [n for n in registry.DERIVED_STRENGTHS if n in regularization]
+            given = [n for n in registry.DERIVED_STRENGTHS if n in regularization or n in design]
             name = given[0] if given else "strength"
             axes[name] = as_list(regularization.get(name, 0.0))
-        axes["seed"] = as_list(experiment.get("seeds", [0]))
-        runs += [
-            dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
-        ]
+        read = set(axes) | set(sources)
+        joint = {name: values for name, values in design.items() if name in read}
+        for name in joint:
+            axes.pop(name, None)
+        points = [dict(zip(joint, p, strict=True)) for p in zip(*joint.values(), strict=True)]
+        seeds = as_list(experiment.get("seeds", [0]))
+        for values in itertools.product(*axes.values(), points or [{}], seeds):
+            *crossed, point, seed = values
+            runs.append({**dict(zip(axes, crossed, strict=True)), **point, "seed": seed})
     return runs
 
 
