@@ -106,7 +106,8 @@ def model_settings(model) -> dict:
 
 def runs_of(experiment: dict, optimizer: str) -> list[dict]:
     """Every run of ``optimizer`` in ``experiment``: per schedule kind and regularization kind,
-    the product of the axes that kind reads (``registry``), seeds last.
+    the product of the axes that kind reads (``registry``), then the points of the Sobol design
+    (:func:`sobol_design`; its axes zipped, as one axis), seeds last.
 
     An axis that a kind does not read (``decay_rate`` for ``constant``, ``strength`` for
     ``none``) is dropped for that kind, so no run is repeated.
