@@ -91,7 +91,7 @@ def local_slurm(root: Path, timeout: float = 30):
     munge_socket = root / "munge" / "munge.socket"
     CONFIG_DIR.mkdir(parents=True, exist_ok=True)
     saved = {}
-    for name in ("slurm.conf", "gres.conf"):
+    for name in () if _left_by_these_tests() else ("slurm.conf", "gres.conf"):
         if (CONFIG_DIR / name).exists():
             saved[name] = (CONFIG_DIR / name).read_bytes()
     (CONFIG_DIR / "slurm.conf").write_text(_config(root, host, gpus, munge_socket))
@@ -144,6 +144,16 @@ def local_slurm(root: Path, timeout: float = 30):
                 (CONFIG_DIR / name).write_bytes(saved[name])
             else:
                 (CONFIG_DIR / name).unlink(missing_ok=True)
+
+
+def _left_by_these_tests() -> bool:
+    """Whether ``/etc/slurm`` holds this cluster's configuration, left by a run of these tests
+    that was killed before it could clean up. It is not the machine's own, so it is removed
+    afterwards rather than put back: a stale configuration makes every ``scontrol`` (which the
+    SLURM executor plugin calls whenever Snakemake starts) wait ~10 s for a controller that is
+    gone."""
+    path = CONFIG_DIR / "slurm.conf"
+    return path.exists() and "ClusterName=decaylab" in path.read_text()
 
 
 def _node_idle(env) -> bool:
