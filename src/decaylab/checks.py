@@ -446,7 +446,7 @@ def _size_problems(key, name, experiment, dataset: DataFacts) -> list[str]:
     if experiment.get("allow_large"):
         return []
     found = []
-    steps = -(-dataset.training_rows // experiment["batch_size"])
+    steps = grid.updates_per_epoch(dataset.training_rows, experiment["batch_size"])
     updates = experiment["epochs"] * steps
     if updates > MAX_UPDATES:
         found.append(

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from keras import ops, tree
 
-from decaylab import backend, models, registry, transforms
+from decaylab import backend, grid, models, registry, transforms
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.schedules import SCHEDULES
 from decaylab.tables import HISTORY_COLUMNS
@@ -284,7 +284,7 @@ def train_shard(
         )
     )
     seeds = resolved.hp["seed"].astype(np.int64)
-    k, steps = len(resolved), steps_per_epoch(n_train, config.batch_size)
+    k, steps = len(resolved), grid.updates_per_epoch(n_train, config.batch_size)
     capacity = chunk_capacity(config, k, steps)
     plan = Plan(
         config=config,
@@ -419,17 +419,12 @@ class Plan:
     @property
     def steps(self) -> int:
         """Mini-batches (optimizer updates) per epoch: ``⌈n / B⌉``."""
-        return steps_per_epoch(self.n_train, self.config.batch_size)
+        return grid.updates_per_epoch(self.n_train, self.config.batch_size)
 
     @property
     def record_slots(self) -> int:
         """Most history records one chunk can hold: every stride, and the final epoch."""
         return self.capacity // self.config.history_stride + 2
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Optimizer updates per epoch, ``⌈n / B⌉`` (the last mini-batch may be partial)."""
-    return -(-n // batch_size)
 
 
 def chunk_capacity(config: ShardConfig, k: int, steps: int) -> int:
@@ -448,7 +443,7 @@ def batch_order(n, batch_size, first_epoch, n_epochs, capacity, config, rngs):
     unshuffled: ``(1, 1, S, B)``, rows in order. ``S = ⌈n / B⌉``; the last mini-batch is padded
     with row 0, which :func:`_row_mask` masks out.
     """
-    steps = steps_per_epoch(n, batch_size)
+    steps = grid.updates_per_epoch(n, batch_size)
 
     def pad(rows):
         return np.concatenate([rows, np.zeros(steps * batch_size - n, dtype=rows.dtype)]).reshape(
@@ -468,7 +463,7 @@ def batch_order(n, batch_size, first_epoch, n_epochs, capacity, config, rngs):
 
 def _row_mask(n: int, batch_size: int) -> np.ndarray:
     """``(S, B)``: 1 for a real row, 0 for the padding of the last, partial mini-batch."""
-    steps = steps_per_epoch(n, batch_size)
+    steps = grid.updates_per_epoch(n, batch_size)
     return (np.arange(steps * batch_size) < n).reshape(steps, batch_size)
 
 

@@ -25,16 +25,16 @@ def predict(spec: models.ModelSpec, params, x: np.ndarray) -> np.ndarray:
     if spec.activation not in ACTIVATIONS and spec.kind == "mlp":
         raise ValueError(f"NumPy evaluation has no activation {spec.activation!r}")
     inputs = models.features(spec, x)
-    h = np.broadcast_to(inputs[None], (len(next(iter(params[0].values()))), *inputs.shape))
-    for i, layer in enumerate(params):
-        layer = {
-            name.removeprefix("fixed_"): np.asarray(value, dtype=np.float64)
-            for name, value in layer.items()
-        }
+    layers = [  # a fixed head's kernel and bias are used as any other
+        {name.removeprefix("fixed_"): np.asarray(v, dtype=np.float64) for name, v in layer.items()}
+        for layer in params
+    ]
+    h = np.broadcast_to(inputs[None], (layers[0]["kernel"].shape[0], *inputs.shape))
+    for i, layer in enumerate(layers):
         h = np.einsum("kbi,kio->kbo", h, layer["kernel"])
         if "bias" in layer:
             h = h + layer["bias"][:, None, :]
-        if i < len(params) - 1 and spec.normalization != "none":
+        if i < len(layers) - 1 and spec.normalization != "none":
             if "moving_mean" in layer:
                 mean, variance = layer["moving_mean"][:, None], layer["moving_variance"][:, None]
             else:
@@ -43,7 +43,7 @@ def predict(spec: models.ModelSpec, params, x: np.ndarray) -> np.ndarray:
             h = (h - mean) / np.sqrt(variance + models.EPSILON)
             if "gamma" in layer:
                 h = layer["gamma"][:, None] * h + layer["beta"][:, None]
-        if i < len(params) - 1:
+        if i < len(layers) - 1:
             h = ACTIVATIONS[spec.activation](h)
     return h
 

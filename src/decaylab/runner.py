@@ -94,7 +94,7 @@ def labels(shard: dict, train_rows: int | None = None) -> pd.DataFrame:
     frame["batch_size"] = shard["batch_size"]
     if train_rows is not None:
         frame["train_size"] = train_rows
-        frame["updates_per_epoch"] = -(-train_rows // shard["batch_size"])
+        frame["updates_per_epoch"] = grid.updates_per_epoch(train_rows, shard["batch_size"])
     first = ["run", *LABELS]
     return frame[first + [c for c in frame if c not in first]]
 
@@ -158,8 +158,8 @@ def train(
     if shard.get("train_size") is not None:
         train_set = data.subsample(train_set, shard["train_size"])
     rows = len(train_set.y)
-    updates_per_epoch = -(-rows // shard["batch_size"])
-    shard = {**shard, "runs": [grid.resolve_strength(r, updates_per_epoch) for r in shard["runs"]]}
+    updates = grid.updates_per_epoch(rows, shard["batch_size"])
+    shard = {**shard, "runs": [grid.resolve_strength(r, updates) for r in shard["runs"]]}
     result = train_shard(
         train_set,
         test_set,
