@@ -416,8 +416,9 @@ def strength_curves(runs: pd.DataFrame):
 
 def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str):
     """λ* against ``x`` on log-log axes, one colour per group of runs (``decaylab.optima``),
-    with the least-squares line whose slope the legend gives with its bootstrap interval over
-    seeds. Hollow markers: λ* on the edge of the strengths tried (the optimum may lie beyond)."""
+    with the least-squares line over the λ* inside the grid, whose slope the legend gives with its
+    bootstrap interval over seeds. Hollow markers: λ* on the edge of the strengths tried (the
+    optimum may lie beyond; left out of the line)."""
     frame = optima[optima["best_strength"] > 0]
     require(len(frame), "no positive λ* to draw (every best strength is 0, or every run diverged)")
     groups = [c for c in slopes if c in optima and c not in (x, "x")]
@@ -444,9 +445,12 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str):
             edgecolors=colour,
             zorder=3,
         )
-        if pd.notna(row["slope"]) and len(mine) >= 2:
-            logs = np.log(mine[x].to_numpy(float))
-            intercept = np.mean(np.log(mine["best_strength"].to_numpy(float)) - row["slope"] * logs)
+        fitted = mine[~edge]  # the least-squares line of the slope: interior optima only
+        if pd.notna(row["slope"]) and len(fitted) >= 2:
+            logs = np.log(fitted[x].to_numpy(float))
+            intercept = np.mean(
+                np.log(fitted["best_strength"].to_numpy(float)) - row["slope"] * logs
+            )
             span = np.linspace(logs.min(), logs.max(), 20)
             ax.plot(np.exp(span), np.exp(intercept + row["slope"] * span), ls="--", color=colour)
         ax.plot([], [], color=colour, marker="o", ls="--", label=f"{name}: {slope}")
