@@ -9,9 +9,60 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-import keras
+_NATIVE_LINE = re.compile(r"([IWEF])\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] ")
+"""The prefix of a line logged by a native library through absl: level, date, time, thread."""
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called"
+_LEVELS = "IWEF"  # TF_CPP_MIN_LOG_LEVEL 0, 1, 2, 3
+
+
+@contextmanager
+def _native_start_logs_at_level():
+    """While TensorFlow's libraries load, keep only what ``TF_CPP_MIN_LOG_LEVEL`` asks for.
+
+    TensorFlow logs through absl before its log level is read ("Could not find cuda drivers",
+    oneDNN and CPU-feature notices, each time one of its libraries loads), so those lines ignore
+    the variable. File descriptor 2 is captured while they load; the lines below the level
+    (with their continuation lines and absl's preamble) are dropped, everything else is written
+    back. Where ``TF_CPP_MIN_LOG_LEVEL`` is unset it becomes 3 (fatal only) on a machine with no
+    NVIDIA device, and 1 (warnings and errors) on one with a GPU.
+    """
+    gpu_present = any(Path("/dev").glob("nvidia[0-9]*"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if gpu_present else "3")
+    setting = os.environ["TF_CPP_MIN_LOG_LEVEL"]
+    level = int(setting) if setting.isdigit() else 0
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept, keep = [], True
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                match = _NATIVE_LINE.match(line)
+                if line.startswith(_ABSL_PREAMBLE):
+                    keep = level == 0
+                elif match:
+                    keep = _LEVELS.index(match.group(1)) >= level
+                if keep:
+                    kept.append(line)
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+with _native_start_logs_at_level():
+    import keras
 
 NAME = keras.backend.backend()
 SUPPORTED = ("tensorflow", "jax")

@@ -41,9 +41,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from decaylab import backend  # first: it starts Keras, with the native libraries' logs filtered
+
+# isort: split
 from keras import ops, tree
 
-from decaylab import backend, grid, models, registry, transforms
+from decaylab import grid, models, registry, transforms
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.schedules import SCHEDULES
 from decaylab.tables import HISTORY_COLUMNS

@@ -54,7 +54,10 @@ def write(runs: pd.DataFrame, history: pd.DataFrame, folder) -> int:
         row = runs[(runs["shard"] == shard) & (runs["run"] == run)].iloc[0]
         values = {name: _plain(row[name]) for name in settings if _plain(row[name]) is not None}
         trial = f"{shard}/run{int(run):04d}"
-        events = [(0, hp.hparams_pb(values, trial_id=trial))]
+        # the HParams dashboard averages the sessions of one group name: name each run by its
+        # path under results/tensorboard, unique across the study
+        group = f"{row['experiment']}/{trial}"
+        events = [(0, hp.hparams_pb(values, trial_id=group))]
         for _, record in records.iterrows():
             for name in scalars:
                 if math.isfinite(record[name]):

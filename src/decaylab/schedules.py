@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 
-from keras import ops
+from decaylab import backend  # first: it starts Keras, with the native libraries' logs filtered
 
-from decaylab import backend
+# isort: split
+from keras import ops
 
 
 def constant(step, steps_per_epoch, hp, options):
