@@ -156,6 +156,7 @@ class ShardResult:
     device: str
     seconds: float
     resumed_from: int = 0
+    provenance: dict | None = None  # filled by decaylab.runner.train
 
 
 class Interrupted(Exception):

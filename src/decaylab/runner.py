@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from decaylab import data, evaluate, grid, models, registry
+from decaylab import data, evaluate, grid, models, provenance, registry
 from decaylab.data import CLASSIFICATION, Dataset
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
@@ -145,7 +145,8 @@ def train(
     threads: int | None = None,
     **engine_options,
 ):
-    """Train a shard; its runs table carries its labels, settings and final metrics.
+    """Train a shard; its runs table carries its labels, settings and final metrics, and the
+    key of its provenance (``result.provenance``: :func:`decaylab.provenance.record`).
 
     A shard with ``train_size`` trains on that many rows of ``train_set``
     (:func:`decaylab.data.subsample`, seed 0: the same rows for every run). A run given a derived
@@ -153,7 +154,8 @@ def train(
     (:func:`decaylab.grid.resolve_strength`), and both are in its table. ``engine_options`` go to
     :func:`decaylab.engine.train_shard` (validation, checkpoint, progress, stop).
     """
-    from decaylab.engine import train_shard  # loads the Keras backend
+    from decaylab import backend  # loads the Keras backend
+    from decaylab.engine import train_shard
 
     if shard.get("train_size") is not None:
         train_set = data.subsample(train_set, shard["train_size"])
@@ -175,6 +177,10 @@ def train(
     named = labels(shard, rows)
     result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
     result.runs["device"] = result.device
+    result.provenance = provenance.record(
+        backend.NAME, result.device, shard_config(shard).dtype, threads
+    )
+    result.runs["provenance"] = provenance.key(result.provenance)
     result.history = named.merge(result.history, on="run")
     return result
 

@@ -227,3 +227,13 @@ def _with_interval(row: pd.Series, metric: str) -> str:
     half_width = row.get(f"{metric}_ci95")
     spread = f" ± {half_width:.3g}" if pd.notna(half_width) else ""
     return f"{metric.replace('_', ' ')} {row[f'{metric}_mean']:.4g}{spread}"
+
+
+def selected_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The runs (one per seed, by seed) of the grid point ``summary`` marks ``selected``; empty
+    where nothing is selected."""
+    if "selected" not in summary:
+        return runs.iloc[:0]
+    chosen = summary[summary["selected"].fillna(False).astype(bool)]
+    keys = [c for c in SETTINGS if c in runs and c in chosen and runs[c].notna().any()]
+    return runs.merge(chosen[keys], on=keys, how="inner").sort_values("seed", kind="stable")

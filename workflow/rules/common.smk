@@ -1,5 +1,4 @@
 import json
-import os
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -7,7 +6,7 @@ from snakemake.utils import validate
 
 from decaylab import checks, files, grid
 
-SCHEMA = os.path.join(workflow.current_basedir, "..", "schemas", "config.schema.yaml")
+SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 with open(SCHEMA) as schema_file:
     PROBLEMS = [
         problem
@@ -35,8 +34,10 @@ localrules:
     split_data,
     aggregate_experiment,
     aggregate_study,
+    provenance,
     figure,
     tensorboard_logs,
+    export_model,
 
 
 wildcard_constraints:
@@ -96,6 +97,15 @@ def experiment_of(wildcards):
 def gpu_request(wildcards):
     """1 for experiments that run on a GPU (``device: gpu``), else 0."""
     return int(experiment_of(wildcards).get("device", "cpu") == "gpu")
+
+
+def selected_models():
+    """The Keras file of each experiment's selected run (experiments that select)."""
+    return [
+        f"results/models/{experiment}/selected.keras"
+        for experiment, settings in config["experiments"].items()
+        if settings["select"] != "none"
+    ]
 
 
 def figure_targets():

@@ -89,3 +89,47 @@ rule optimum_slopes:
         select=lambda w: experiment_of(w)["select"],
     script:
         "../scripts/optimum_slopes.py"
+
+
+rule provenance:
+    input:
+        shards=[
+            f"results/{experiment}/shards/{shard}/provenance.json"
+            for experiment, shard in SHARDS
+        ],
+    output:
+        records="results/provenance.json",
+        table=report(
+            "results/provenance.html",
+            caption="../report/provenance.rst",
+            category="provenance",
+            labels={"figure": "what trained each shard"},
+        ),
+    log:
+        "logs/provenance.log",
+    conda:
+        "../envs/decaylab.yaml"
+    script:
+        "../scripts/provenance.py"
+
+
+rule export_model:
+    input:
+        runs=rules.aggregate_experiment.output.runs,
+        summary=rules.aggregate_experiment.output.summary,
+        trained=lambda w: expand(
+            "results/{{experiment}}/shards/{shard}/trained.npz",
+            shard=shard_names(w.experiment),
+        ),
+        split=lambda w: f"data/{experiment_of(w)['dataset']}/split.npz",
+    output:
+        model="results/models/{experiment}/selected.keras",
+        description="results/models/{experiment}/selected.json",
+    log:
+        "logs/export_model/{experiment}.log",
+    conda:
+        "../envs/decaylab.yaml"
+    params:
+        shards=lambda w: f"results/{w.experiment}/shards",
+    script:
+        "../scripts/export_model.py"

@@ -19,6 +19,7 @@ rule train_shard:
         runs="results/{experiment}/shards/{shard}/runs.csv",
         history="results/{experiment}/shards/{shard}/history.csv",
         curves="results/{experiment}/shards/{shard}/curves.csv",
+        provenance="results/{experiment}/shards/{shard}/provenance.json",
     log:
         "logs/train_shard/{experiment}/{shard}.log",
     benchmark:

@@ -59,6 +59,8 @@ files.write_csv(result.history, snakemake.output.history)
 files.write_csv(
     runner.curves(shard, result.params, parts.train, parts.test), snakemake.output.curves
 )
+with files.atomic(snakemake.output.provenance) as temporary:
+    temporary.write_text(json.dumps(result.provenance, indent=1, sort_keys=True))
 files.write_csv(result.runs, snakemake.output.runs)
 resumed = f", resumed at epoch {result.resumed_from}" if result.resumed_from else ""
 print(
