@@ -322,3 +322,99 @@ def test_tensorboard_shows_every_run_with_its_settings_metrics_and_history(study
     history = trial.Scalars("test_loss")
     assert len(history) > 1 and history[-1].step == row["epochs"]
     assert history[-1].value == pytest.approx(row["test_loss"], rel=1e-6)
+
+
+def test_every_run_names_the_provenance_it_was_trained_under(study):
+    import json
+
+    runs = pd.read_csv(study / "results/tables/runs.csv")
+    recorded = json.loads((study / "results/provenance.json").read_text())
+    assert set(runs["provenance"]) == set(recorded["records"])
+    assert set(recorded["shards"]) == {"line/shards/sgd", "net/shards/sgd", "net/shards/adam"}
+    for record in recorded["records"].values():
+        for field in ("decaylab", "commit", "uncommitted_changes", "python", "numpy", "keras",
+                      "backend", "device", "cpu", "dtype", "threads"):  # fmt: skip
+            assert field in record, field
+        assert record[record["backend"]]  # the backend's own version
+    report = (study / "results/report.html").read_text(errors="replace")
+    assert "what trained each shard" in report
+
+
+def decaylab_command(workdir, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "decaylab.cli", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_reproduce_retrains_shards_bit_identical(study):
+    result = decaylab_command(study, "reproduce", "line/sgd", "net/adam")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert result.stdout.count("bit-identical (parameters, runs, history)") == 2
+
+
+def test_reproduce_names_what_differs_and_the_changed_versions(study, tmp_path):
+    import json
+
+    workdir = tmp_path / "copy"
+    shutil.copytree(study, workdir)
+    folder = workdir / "results/net/shards/adam"
+    recorded = json.loads((folder / "provenance.json").read_text())
+    recorded["numpy"] = "0.0.0"  # as if trained under another NumPy
+    (folder / "provenance.json").write_text(json.dumps(recorded))
+    with np.load(folder / "trained.npz") as stored:
+        arrays = dict(stored)
+    arrays["layer0/kernel"] = np.nextafter(arrays["layer0/kernel"], np.inf)  # one ulp
+    np.savez(folder / "trained.npz", **arrays)
+    result = decaylab_command(workdir, "reproduce", "net/adam")
+    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
+    assert "net/adam: NOT bit-identical: parameters layer0/kernel" in result.stdout
+    assert f"numpy: 0.0.0 → {recorded_numpy()}" in result.stdout
+    unknown = decaylab_command(workdir, "reproduce", "net/nothing")
+    assert unknown.returncode == 2 and "net/nothing: no trained shard" in unknown.stderr
+
+
+def recorded_numpy():
+    from importlib import metadata
+
+    return metadata.version("numpy")
+
+
+def test_the_selected_model_loads_in_keras_without_decaylab(study):
+    import json
+
+    described = json.loads((study / "results/models/net/selected.json").read_text())
+    summary = pd.read_csv(study / "results/tables/net/summary.csv")
+    chosen = summary[summary["selected"]].iloc[0]
+    assert described["settings"]["learning_rate"] == chosen["learning_rate"]
+    assert described["seed"] == 0
+    script = (
+        "import sys; sys.modules['decaylab'] = None\n"  # importing decaylab would fail
+        "import numpy as np, keras\n"
+        "model = keras.saving.load_model('results/models/net/selected.keras')\n"
+        "x = np.load('data/blobs/split.npz')['x_test'].astype('float32')\n"
+        "np.save(sys.argv[1], model.predict(x, verbose=0))\n"
+    )
+    out = study / "keras_predictions.npy"
+    subprocess.run([sys.executable, "-c", script, str(out)], cwd=study, check=True, timeout=300)
+    from decaylab import models
+
+    train, validation, test = data.load_split(study / "data/blobs/split.npz")
+    shard = json.loads(
+        (study / "results/net/shards" / described["shard"] / "spec.json").read_text()
+    )
+    stacked = models.load_params(study / "results/net/shards" / described["shard"] / "trained.npz")
+    parameters, statistics = models.split_statistics(
+        [
+            {k: v[[described["run"]]].astype("float32") for k, v in layer.items()}
+            for layer in stacked
+        ]
+    )
+    spec = runner.model_spec(shard)
+    engine = np.asarray(
+        models.apply(spec, parameters, models.features(spec, test.x)[None].astype("float32"))
+    )[0]
+    np.testing.assert_allclose(np.load(out), engine, atol=1e-5)

@@ -65,17 +65,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{unknown[0]}: no trained shard with a provenance record under {results}/ "
             f"(recorded: {', '.join(recorded) or 'none'}); {REPAIR}"
         )
-    by_backend: dict[str, list[str]] = {}
+    groups: dict[tuple, list[str]] = {}  # a process starts one backend, with one thread count
     for name in chosen:
-        backend = _recorded(results, name)["provenance"]["backend"]
-        by_backend.setdefault(backend, []).append(name)
-    current = os.environ.get("KERAS_BACKEND")
-    if len(by_backend) == 1 and (current in (None, *by_backend)):
-        os.environ["KERAS_BACKEND"] = next(iter(by_backend))
+        recorded = _recorded(results, name)["provenance"]
+        groups.setdefault((recorded["backend"], recorded.get("threads")), []).append(name)
+    if len(groups) == 1 and os.environ.get("KERAS_BACKEND") in (None, next(iter(groups))[0]):
+        os.environ["KERAS_BACKEND"] = next(iter(groups))[0]
         return _reproduce(chosen, results, Path(arguments.data))
-    # a process starts one Keras backend: one process per backend
     status = 0
-    for backend, names in by_backend.items():
+    for (backend, _), names in groups.items():
         command = [sys.executable, "-m", "decaylab.cli", "reproduce", *names]
         command += ["--results", arguments.results, "--data", arguments.data]
         status = max(status, subprocess.call(command, env={**os.environ, "KERAS_BACKEND": backend}))
