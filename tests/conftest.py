@@ -36,10 +36,13 @@ def keras_in_float64():
     """Keras's float type is float64 for the test (the engine's oracles compare in float64)."""
     import keras
 
-    previous = keras.config.floatx()
+    previous, policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    # the global dtype policy is fixed from floatx when a first layer is built: set it too
+    keras.config.set_dtype_policy("float64")
     yield
     keras.config.set_floatx(previous)
+    keras.config.set_dtype_policy(policy)
 
 
 def relative_error(actual, expected):
