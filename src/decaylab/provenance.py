@@ -92,8 +92,8 @@ def cpu_model() -> str:
 
 
 def gather(records: dict[str, dict]) -> dict:
-    """A study's provenance: ``{"records": {key: record}, "shards": {shard path: key}}`` from
-    ``{shard path: record}``."""
+    """A study's provenance: ``{"records": {key: record}, "shards": {shard: key}}`` from
+    ``{shard: record}`` (shards named ``EXPERIMENT/SHARD``)."""
     return {
         "records": {key(r): r for r in records.values()},
         "shards": {path: key(r) for path, r in records.items()},
@@ -123,6 +123,8 @@ def html_table(study: dict) -> str:
         else "One provenance: every shard was trained under it"
     )
     return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>provenance</title></head>"
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>provenance</title>"
+        "<style>body{font-family:sans-serif} td,th{text-align:left;padding:2px 8px}</style>"
+        "</head>"
         f"<body><h3>{html.escape(heading)}</h3>{frame.to_html(border=1, na_rep='')}</body></html>"
     )

@@ -10,8 +10,8 @@ from decaylab import files, provenance
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
-records = {
-    str(Path(path).parent.relative_to("results")): json.loads(Path(path).read_text())
+records = {  # by EXPERIMENT/SHARD, as `decaylab reproduce` names them
+    f"{Path(path).parents[2].name}/{Path(path).parent.name}": json.loads(Path(path).read_text())
     for path in snakemake.input.shards
 }
 study = provenance.gather(records)
