@@ -53,3 +53,23 @@ def relative_error(actual, expected):
 def weights(params):
     """Stacked parameters as Keras's ``get_weights`` orders them: kernel, bias, kernel, …"""
     return [layer[name] for layer in params for name in ("kernel", "bias")]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The property tests' draws and the injected faults, with their outcomes (the README's
+    fault table is made from this file: python tests/fault_table.py)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    counts = {}
+    for name in ("test_generated_configs", "test_io_faults"):
+        counts |= getattr(sys.modules.get(name), "COUNTS", {})
+    if not counts:
+        return
+    terminalreporter.write_sep("-", "generated inputs and injected faults")
+    for key, value in counts.items():
+        terminalreporter.write_line(f"{key}: {value}")
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fault_counts.json").write_text(json.dumps(counts, indent=1))

@@ -193,6 +193,8 @@ def from_frame(frame, target: str, features=None, task: str | None = None) -> Da
     columns = list(frame.columns)
     if target not in frame:
         raise ValueError(f"target column {target!r} not found; columns: {columns}")
+    if frame.empty:
+        raise ValueError(f"the table has no rows (columns: {columns})")
     features = [c for c in columns if c != target] if features is None else list(features)
     missing = [c for c in features if c not in frame]
     if missing:
@@ -217,12 +219,24 @@ def from_frame(frame, target: str, features=None, task: str | None = None) -> Da
     if task is None:
         task = REGRESSION if labels.dtype.kind == "f" else CLASSIFICATION
     if task == CLASSIFICATION:
-        _, y = np.unique(labels.to_numpy(), return_inverse=True)
+        y = class_indices(labels.to_numpy(), f"target column {target!r}")
     else:
         if labels.dtype.kind not in "biuf":
             raise ValueError(f"regression target column {target!r} is not numeric")
         y = labels.to_numpy(dtype=float)
     return Dataset(frame[features].to_numpy(dtype=float), y, task)
+
+
+def class_indices(labels: np.ndarray, what: str) -> np.ndarray:
+    """Labels numbered ``0 … C−1`` in sorted order; a target with fewer than two classes is
+    refused (there is nothing to classify, and no stratified split)."""
+    classes, y = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{what} has {len(classes)} class(es) {list(classes)[:1]}: a classification target "
+            "needs at least two (or set task: regression)"
+        )
+    return y
 
 
 def truth(generator: str, **options):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from decaylab.data import CLASSIFICATION, REGRESSION, Dataset, from_frame
+from decaylab.data import CLASSIFICATION, REGRESSION, Dataset, class_indices, from_frame
 
 
 def _bundled(loader_name: str, task: str, input_shape: tuple = ()) -> Dataset:
@@ -190,9 +190,11 @@ def _npz_file(path: Path, target: str, features, task) -> Dataset:
         )
     if task is None:
         task = REGRESSION if y.dtype.kind == "f" else CLASSIFICATION
-    if task == CLASSIFICATION:
-        _, y = np.unique(y, return_inverse=True)
+    if len(x) == 0:
+        raise ValueError(f"data file {path}: array {features!r} has no rows")
     try:
+        if task == CLASSIFICATION:
+            y = class_indices(y, f"array {target!r}")
         return Dataset(x.reshape(len(x), -1).astype(float), y, task, input_shape)
     except ValueError as error:
         raise ValueError(f"data file {path}: {error}") from None
