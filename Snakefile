@@ -1,5 +1,6 @@
 """decaylab, run from the repository's root: `snakemake --cores 8`. The workflow itself is
-workflow/Snakefile, which other projects use as a Snakemake module (README, Reproducibility)."""
+workflow/Snakefile, which other projects use as a Snakemake module (README, Reproducibility).
+"""
 
 
 include: "workflow/Snakefile"

@@ -13,9 +13,7 @@ SPECS = {
         3,
     ),
     "mlp, layer norm, scale-invariant": (
-        models.ModelSpec(
-            "mlp", hidden=(7,), normalization="layer", affine=False, fixed_head=True
-        ),
+        models.ModelSpec("mlp", hidden=(7,), normalization="layer", affine=False, fixed_head=True),
         (),
         4,
     ),

@@ -421,3 +421,27 @@ def test_the_selected_model_loads_in_keras_without_decaylab(study):
         models.apply(spec, parameters, models.features(spec, test.x)[None].astype("float32"))
     )[0]
     np.testing.assert_allclose(np.load(out), engine, atol=1e-5)
+
+
+def test_a_folder_the_study_cannot_write_stops_it_before_any_job(tmp_path):
+    workdir = make_workdir(tmp_path / "study")
+    (workdir / "results").write_text("a file where the results folder should be")
+    result = snakemake(workdir, "--cores", "2", check=False)
+    assert result.returncode != 0
+    assert "the study cannot write its outputs, nothing was run" in result.stderr
+    assert "results/ — make it writable" in result.stderr
+    assert not (workdir / "data").exists(), "a job ran"
+
+
+def test_another_configfile_says_it_replaces_the_study_wide_outputs(study, tmp_path):
+    workdir = _copy(study, tmp_path)
+    other = yaml.safe_load(TEST_CONFIG.read_text())
+    other["experiments"] = {"alone": other["experiments"]["line"]}
+    other["experiments"]["alone"]["figures"] = {}
+    (workdir / "other.yaml").write_text(yaml.safe_dump(other))
+    output = snakemake(workdir, "--dry-run", "--cores", "2", "--configfile", "other.yaml")
+    said = output.stdout + output.stderr
+    assert "hold the study of another config (experiments line, net)" in said
+    assert "replaces them with this config's (alone)" in said
+    same = snakemake(workdir, "--dry-run", "--cores", "2", "--configfile", "config/config.yaml")
+    assert "another config" not in same.stdout + same.stderr

@@ -12,6 +12,7 @@ import platform
 import re
 import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,8 +95,40 @@ def compilation_cache() -> Path | None:
     return Path(root).resolve() / f"{NAME}-{keras.__version__}-{_machine_key()}"
 
 
+def discard_unreadable_cache_entries(folder: Path) -> list[Path]:
+    """Remove the entries of TensorFlow's persistent XLA cache in ``folder`` that are not whole
+    (truncated, or cut at a field): TensorFlow would fail on them rather than compile again.
+
+    An entry is an ``XlaSerializedCacheEntry`` protocol buffer (fields 1 key, 2 HLO module,
+    3 executable); it is kept if the protobuf library parses it, as an empty message with
+    unknown fields, and all three fields are there. Returns the removed entries, each named in
+    a warning.
+    """
+    from google.protobuf import empty_pb2
+    from google.protobuf.message import DecodeError
+    from google.protobuf.unknown_fields import UnknownFieldSet
+
+    removed = []
+    for entry in sorted(folder.glob("*.pb")) if folder.is_dir() else []:
+        message = empty_pb2.Empty()
+        try:
+            message.ParseFromString(entry.read_bytes())
+            whole = {field.field_number for field in UnknownFieldSet(message)} >= {1, 2, 3}
+        except (DecodeError, OSError):
+            whole = False
+        if not whole:
+            warnings.warn(
+                f"compilation cache entry {entry} is unreadable: removed, compiled again",
+                stacklevel=2,
+            )
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
 if NAME == "tensorflow":
     if compilation_cache() is not None:  # read by TensorFlow when it starts XLA
+        discard_unreadable_cache_entries(compilation_cache())
         os.environ["TF_XLA_FLAGS"] = (
             os.environ.get("TF_XLA_FLAGS", "")
             + f" --tf_xla_persistent_cache_directory={compilation_cache()}"

@@ -34,6 +34,8 @@ import hashlib
 import json
 import os
 import time
+import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,7 +49,7 @@ from decaylab import backend  # first: it starts Keras, with the native librarie
 # isort: split
 from keras import ops, tree
 
-from decaylab import grid, models, registry, transforms
+from decaylab import files, grid, models, registry, transforms
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.schedules import SCHEDULES
 from decaylab.tables import HISTORY_COLUMNS
@@ -744,8 +746,7 @@ def _save_checkpoint(path: Path, fingerprint, state, epoch, records, rngs) -> No
         arrays["rng_keys"] = np.stack([s[1] for s in rng_states])
         arrays["rng_positions"] = np.array([s[2] for s in rng_states])
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as stream:
+    with files.atomic(path) as temporary, open(temporary, "wb") as stream:
         np.savez(
             stream,
             fingerprint=np.array(fingerprint),
@@ -755,18 +756,23 @@ def _save_checkpoint(path: Path, fingerprint, state, epoch, records, rngs) -> No
         )
         stream.flush()
         os.fsync(stream.fileno())
-    os.replace(temporary, path)
 
 
 def _load_checkpoint(path: Path, fingerprint, template):
-    """``(state, epoch, records, rng_states)`` from ``path`` if it is this shard's, else None."""
+    """``(state, epoch, records, rng_states)`` from ``path`` if it is this shard's, else None.
+
+    A checkpoint that cannot be read whole — truncated, a flipped bit (the archive's CRC), a
+    value of another shape — is never resumed from: a warning names it, and training starts
+    from the beginning (the file is replaced at the next checkpoint).
+    """
     if not path.exists():
         return None
+    expected = tree.flatten(template)
     try:
         with np.load(path) as stored:
             if str(stored["fingerprint"]) != fingerprint:
                 return None
-            leaves = [stored[f"leaf{i}"] for i in range(len(tree.flatten(template)))]
+            leaves = [stored[f"leaf{i}"] for i in range(len(expected))]
             epoch = int(stored["epoch"])
             records = list(stored["records"])
             rng_states = [
@@ -775,10 +781,16 @@ def _load_checkpoint(path: Path, fingerprint, template):
                     stored.get("rng_keys", []), stored.get("rng_positions", []), strict=True
                 )
             ]
-    except (OSError, ValueError, KeyError) as error:
-        raise ValueError(
-            f"checkpoint {path} is unreadable ({error}); delete it to start afresh"
-        ) from None
+        for leaf, like in zip(leaves, expected, strict=True):
+            if tuple(leaf.shape) != tuple(ops.shape(like)):
+                raise ValueError(f"a value of shape {leaf.shape}, not {tuple(ops.shape(like))}")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        warnings.warn(
+            f"checkpoint {path} is unreadable ({type(error).__name__}: {error}); training "
+            "starts from the beginning",
+            stacklevel=2,
+        )
+        return None
     state = tree.pack_sequence_as(template, [ops.convert_to_tensor(leaf) for leaf in leaves])
     return state, epoch, records, rng_states
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from decaylab import tables
+from decaylab import files, tables
 
 SCALARS = [column for column in tables.HISTORY_COLUMNS if column != "epoch"]
 """History columns logged as scalars; their last values are the runs' metrics in HParams."""
@@ -23,10 +23,16 @@ SCALARS = [column for column in tables.HISTORY_COLUMNS if column != "epoch"]
 
 def write(runs: pd.DataFrame, history: pd.DataFrame, folder) -> int:
     """Write one experiment's logs under ``folder`` (its HParams configuration at the top, one
-    subfolder per run); returns the number of runs written."""
+    subfolder per run), replacing it whole (:func:`decaylab.files.atomic_folder`); returns the
+    number of runs written."""
     # TensorBoard's own switch to its TensorFlow stub (the module its no-TensorFlow build
     # provides): writing logs needs no TensorFlow, whose start takes seconds
     sys.modules.setdefault("tensorboard.compat.notf", types.ModuleType("tensorboard.compat.notf"))
+    with files.atomic_folder(folder) as temporary:
+        return _write(runs, history, Path(temporary))
+
+
+def _write(runs: pd.DataFrame, history: pd.DataFrame, folder: Path) -> int:
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.plugins.hparams import summary_v2 as hp
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
@@ -34,7 +40,6 @@ def write(runs: pd.DataFrame, history: pd.DataFrame, folder) -> int:
     def scalar(name, value):  # TensorBoard's own helper would import TensorFlow
         return summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=name, simple_value=value)])
 
-    folder = Path(folder)
     settings = [c for c in tables.SETTINGS if c in runs and runs[c].notna().any()] + ["seed"]
     scalars = [c for c in SCALARS if c in history and history[c].notna().any()]
     now = time.time()

@@ -2,6 +2,7 @@ import json
 
 import yaml
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import validate
 
 from decaylab import checks, files, grid
@@ -21,9 +22,23 @@ if PROBLEMS:
         + "\n  ".join(PROBLEMS)
     )
 validate(config, SCHEMA)  # fills the defaults of the schema
+UNWRITABLE = (
+    [] if workflow.dryrun else files.writable_problems(["results", "data", "logs"])
+)
+if UNWRITABLE:
+    raise WorkflowError(
+        "the study cannot write its outputs, nothing was run:\n  "
+        + "\n  ".join(UNWRITABLE)
+    )
 
 SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
 EXPERIMENTS = list(config["experiments"])
+if (
+    workflow.overwrite_configfiles
+):  # `--configfile`: say so before it replaces another study
+    REPLACED = files.replaced_study(EXPERIMENTS)
+    if REPLACED:
+        logger.warning(f"Note: {REPLACED}")
 
 
 # cheap jobs run where Snakemake runs, also when the others go to a cluster

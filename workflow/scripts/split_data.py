@@ -3,13 +3,14 @@
 import os
 import sys
 
-from decaylab import data
+from decaylab import data, files
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
 parts = data.split_dataset(data.load_dataset(snakemake.input.dataset), **snakemake.params.split)
-data.save_split(snakemake.output.split, parts)
+with files.atomic(snakemake.output.split) as temporary:
+    data.save_split(temporary, parts)
 sizes = ", ".join(
     f"{len(part.y)} {name} rows"
     for name, part in zip(data.PARTS, parts, strict=True)
