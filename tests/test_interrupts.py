@@ -36,13 +36,13 @@ SHARD = Path("results/long/shards/sgd")
 OUTPUTS = ["runs.csv", "history.csv", "curves.csv"]
 
 
-def start(workdir: Path) -> subprocess.Popen:
+def start(workdir: Path, console=subprocess.DEVNULL) -> subprocess.Popen:
     """``snakemake --cores 2`` in its own session, as a terminal would run it."""
     return subprocess.Popen(
         [sys.executable, "-m", "snakemake", "--cores", "2"],
         cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=console,
+        stderr=subprocess.STDOUT if console != subprocess.DEVNULL else console,
         start_new_session=True,
     )
 
@@ -141,3 +141,25 @@ def test_kill_9_of_the_whole_run_then_a_rerun_resumes_byte_identically(tmp_path,
     run_to_end(workdir)
     assert 0 < resumed_epoch(workdir) < 60000
     assert_same_results(workdir, reference)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_requested_stop_ends_with_what_stopped_and_how_to_resume(tmp_path, stop):
+    workdir = make_workdir(tmp_path, CONFIG).resolve()
+    with open(tmp_path / "console.txt", "w") as console:
+        snakemake = start(workdir, console)
+        wait_for_training(workdir)
+        os.killpg(snakemake.pid, stop)
+        snakemake.wait(timeout=60)
+    said = (tmp_path / "console.txt").read_text()
+    for failure in ("Error in rule", "CalledProcessError", "did not complete successfully",
+                    "a job execution failed", "RuleException"):  # fmt: skip
+        assert failure not in said, said[-3000:]
+    last = said.strip().splitlines()[-4:]
+    assert last[0] == "Stopped on request (Ctrl-C or SIGTERM); what was trained is kept:", said
+    epoch = int(last[1].split("stopped after epoch ")[1].split()[0])
+    assert 0 < epoch < 60000
+    assert last[1].endswith(f"checkpoint {SHARD}/checkpoint.npz written")
+    assert (workdir / SHARD / "checkpoint.npz").exists()
+    assert last[2].startswith("To resume, run the same command again")
+    assert last[3].strip() == "snakemake --cores 2"

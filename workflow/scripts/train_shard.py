@@ -12,7 +12,8 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
 shard = json.loads(Path(snakemake.input.spec).read_text())
-experiment = snakemake.config["experiments"][shard["experiment"]]
+experiment_name = shard["experiment"]
+experiment = snakemake.config["experiments"][experiment_name]
 # before the backend starts: the backend, its compilation cache, which GPU this job may use,
 # and quiet CUDA probing where no GPU is wanted (TensorFlow logs it as an error)
 if shard.get("backend"):
@@ -52,6 +53,16 @@ with runner.stop_on_signals() as should_stop:
         )
     except Interrupted as stopped:
         print(f"{name}: {stopped}", file=sys.stderr, flush=True)
+        record = {
+            "shard": name,
+            "epoch": stopped.epoch,
+            "epochs": shard["epochs"],
+            "checkpoint": str(stopped.checkpoint),
+            "log": snakemake.log[0],
+        }  # read by workflow/rules/stops.smk, which reports the stop at the end of the run
+        marker = Path(".snakemake/decaylab/stopped", f"{experiment_name}__{shard['shard']}.json")
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(record))
         sys.exit(130)
 with files.atomic(snakemake.output.trained) as temporary:
     models.save_params(temporary, result.params)
