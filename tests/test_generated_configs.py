@@ -11,8 +11,11 @@ is what the Snakefile runs at parse time, in-process: ``checks.problems``, then 
 import copy
 import itertools
 import math
+import os
+import tempfile
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
@@ -32,7 +35,7 @@ settings.register_profile(
 settings.register_profile(
     "dev", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("ci")  # HYPOTHESIS_PROFILE=dev (conftest) for a longer local search
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))  # dev: a longer local search
 
 SIMPLE_SCHEDULES = ("constant", "inverse_sqrt", "exponential_per_epoch")
 names = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True)
@@ -278,3 +281,23 @@ def test_any_value_anywhere_plans_or_is_refused_naming_a_key(config, data):
     else:
         COUNTS["planned"] += 1
         assert shards is not None
+
+
+@settings(max_examples=3, derandomize=True, database=None, deadline=None)
+@given(sound_configs())
+def test_small_sound_configs_run_end_to_end_through_snakemake(config):
+    """A few draws, cut to one experiment and one optimizer, through the whole workflow."""
+    from test_workflow import make_workdir, snakemake
+
+    name, experiment = next(iter(config["experiments"].items()))
+    experiment["optimizer"] = grid.as_list(experiment["optimizer"])[0]
+    config = {"datasets": config["datasets"], "experiments": {name: experiment}}
+    note(yaml.safe_dump(config))
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = make_workdir(Path(folder), copy.deepcopy(config))
+        snakemake(workdir, "--cores", "2")
+        runs = pd.read_csv(workdir / "results/tables/runs.csv")
+        assert len(runs) == len(expected_runs(experiment))
+        if experiment["select"] != "none":
+            assert (workdir / f"results/models/{name}/selected.keras").exists()
+    COUNTS["configs run end to end"] = COUNTS.get("configs run end to end", 0) + 1
