@@ -196,3 +196,13 @@ def test_an_accepted_table_splits_and_trains_a_first_epoch(table):
         result = runner.train(shard, train, test, validation=validation)
         COUNTS["data files trained"] = COUNTS.get("data files trained", 0) + 1
         assert len(result.runs) == 1
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".npz"])
+def test_an_empty_file_is_refused_naming_it(suffix, tmp_path):
+    """Found while building these tests: an empty .npz file ended in NumPy's EOFError."""
+    path = tmp_path / f"data{suffix}"
+    path.write_bytes(b"")
+    dataset = {"generator": "file", "path": str(path), "target": "y", "split": SPLIT}
+    problems, _ = accepted_or_refused(dataset)
+    assert problems and str(path) in problems[0]

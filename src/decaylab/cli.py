@@ -101,6 +101,10 @@ def _reproduce(names: list[str], results: Path, data_folder: Path) -> int:
             if spec.get("device", "cpu") == "cpu":
                 os.environ.setdefault("JAX_PLATFORMS", "cpu")
             split = data_folder / spec["dataset"] / "split.npz"
+            if not split.is_file():
+                print(f"{name}: cannot re-train: its data split {split} is missing; {REPAIR}")
+                status = max(status, 2)
+                continue
             parts = files.checked_npz(split, data.load_split, REPAIR)
             print(f"{name}: re-training {len(spec['runs'])} runs …", flush=True)
             again = runner.train(
@@ -115,7 +119,7 @@ def _reproduce(names: list[str], results: Path, data_folder: Path) -> int:
             mismatches = _compare(folder, again, Path(scratch) / name.replace("/", "-"))
             changed = provenance.differences(recorded["provenance"], again.provenance)
             if mismatches:
-                status = 1
+                status = max(status, 1)
                 print(f"{name}: NOT bit-identical: {'; '.join(mismatches)}")
                 print(
                     f"  provenance fields that differ: {'; '.join(changed)}"

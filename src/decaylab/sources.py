@@ -14,6 +14,7 @@ import io
 import pickle
 import tarfile
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,6 +173,8 @@ def _npz_file(path: Path, target: str, features, task) -> Dataset:
     try:
         with np.load(path, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"data file {path} cannot be read as .npz: {error}") from None
     except ValueError as error:
         raise ValueError(f"data file {path}: {error} (images of inconsistent shape?)") from None
     for name in (features, target):
