@@ -6,15 +6,17 @@ curves, progress) loads without a Keras backend.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from decaylab import data, evaluate, grid, models, provenance, registry
+from decaylab import data, evaluate, files, grid, models, provenance, registry
 from decaylab.data import CLASSIFICATION, Dataset
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
@@ -122,6 +124,24 @@ class ProgressLine:
             print(line, file=stream, flush=True)
 
 
+STOP_RECORDS = Path(".snakemake/decaylab/stopped")
+"""Where a training job stopped on request records it, for the end-of-run summary."""
+
+
+def record_stop(name: str, epoch: int, epochs: int, checkpoint, log) -> None:
+    """Record that shard ``name`` (``EXPERIMENT/SHARD``) stopped on request after ``epoch``."""
+    record = {"shard": name, "epoch": epoch, "epochs": epochs, "checkpoint": str(checkpoint),
+              "log": str(log)}  # fmt: skip
+    STOP_RECORDS.mkdir(parents=True, exist_ok=True)
+    with files.atomic(STOP_RECORDS / f"{name.replace('/', '__')}.json") as temporary:
+        temporary.write_text(json.dumps(record))
+
+
+def stopped_shards() -> list[dict]:
+    """The records of :func:`record_stop`, by shard."""
+    return [json.loads(p.read_text()) for p in sorted(STOP_RECORDS.glob("*.json"))]
+
+
 @contextmanager
 def stop_on_signals(signals=(signal.SIGINT, signal.SIGTERM)):
     """Within the block, SIGINT and SIGTERM only ask to stop: yields ``should_stop()``.
@@ -162,10 +182,11 @@ def train(
     rows = len(train_set.y)
     updates = grid.updates_per_epoch(rows, shard["batch_size"])
     shard = {**shard, "runs": [grid.resolve_strength(r, updates) for r in shard["runs"]]}
+    config = shard_config(shard)
     result = train_shard(
         train_set,
         test_set,
-        shard_config(shard),
+        config,
         [
             {k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS}
             for r in shard["runs"]
@@ -177,9 +198,7 @@ def train(
     named = labels(shard, rows)
     result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
     result.runs["device"] = result.device
-    result.provenance = provenance.record(
-        backend.NAME, result.device, shard_config(shard).dtype, threads
-    )
+    result.provenance = provenance.record(backend.NAME, result.device, config.dtype, threads)
     result.runs["provenance"] = provenance.key(result.provenance)
     result.history = named.merge(result.history, on="run")
     return result

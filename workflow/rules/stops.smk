@@ -2,22 +2,15 @@
 # and a rerun resumes it. Snakemake would report it as one ("Error in rule train_shard",
 # "CalledProcessError … exit status 130", "At least one job did not complete successfully");
 # instead the run ends with which shards stopped at which epoch and the command that resumes.
-import json
 import logging
 import shlex
 import shutil
 import sys
-from pathlib import Path
 
 from snakemake.logging import logger
 from snakemake_interface_logger_plugins.common import LogEvent
 
-STOPPED = Path(".snakemake/decaylab/stopped")
-"""One record per training job stopped on request in this run (written by the job)."""
-
-
-def stopped_shards():
-    return [json.loads(p.read_text()) for p in sorted(STOPPED.glob("*.json"))]
+from decaylab import runner
 
 
 class RequestedStops(logging.Filter):
@@ -26,7 +19,7 @@ class RequestedStops(logging.Filter):
     other_failures = False
 
     def filter(self, record):
-        stops = stopped_shards() if STOPPED.is_dir() else []
+        stops = runner.stopped_shards()
         if not stops:
             return True
         if getattr(record, "event", None) == LogEvent.JOB_ERROR:
@@ -57,4 +50,4 @@ logger.addFilter(RequestedStops())
 
 
 onstart:
-    shutil.rmtree(STOPPED, ignore_errors=True)
+    shutil.rmtree(runner.STOP_RECORDS, ignore_errors=True)

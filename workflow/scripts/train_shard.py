@@ -12,8 +12,7 @@ sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
 shard = json.loads(Path(snakemake.input.spec).read_text())
-experiment_name = shard["experiment"]
-experiment = snakemake.config["experiments"][experiment_name]
+experiment = snakemake.config["experiments"][shard["experiment"]]
 # before the backend starts: the backend, its compilation cache, which GPU this job may use,
 # and quiet CUDA probing where no GPU is wanted (TensorFlow logs it as an error)
 if shard.get("backend"):
@@ -53,16 +52,10 @@ with runner.stop_on_signals() as should_stop:
         )
     except Interrupted as stopped:
         print(f"{name}: {stopped}", file=sys.stderr, flush=True)
-        record = {
-            "shard": name,
-            "epoch": stopped.epoch,
-            "epochs": shard["epochs"],
-            "checkpoint": str(stopped.checkpoint),
-            "log": snakemake.log[0],
-        }  # read by workflow/rules/stops.smk, which reports the stop at the end of the run
-        marker = Path(".snakemake/decaylab/stopped", f"{experiment_name}__{shard['shard']}.json")
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps(record))
+        # read by workflow/rules/stops.smk, which reports the stop at the end of the run
+        runner.record_stop(
+            name, stopped.epoch, shard["epochs"], stopped.checkpoint, snakemake.log[0]
+        )
         sys.exit(130)
 with files.atomic(snakemake.output.trained) as temporary:
     models.save_params(temporary, result.params)
