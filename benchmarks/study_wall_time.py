@@ -6,10 +6,11 @@
 Side by side, on this machine:
 
 1. ``python -c "import tensorflow"`` (median of three), the yardstick;
-2. per backend, the study of ``--config`` in a fresh copy of the workflow with
-   ``snakemake --cores N``: from scratch (empty compilation cache), from scratch again with the
-   compilation cache the first run left (results, data and logs deleted), and a no-op rerun
-   (median of three); with the number of training jobs and their summed wall time;
+2. per backend, the study of ``--config`` in a fresh copy of the workflow: its plan
+   (``snakemake --dry-run``, median of three), then with ``snakemake --cores N``: from scratch
+   (empty compilation cache), from scratch again with the compilation cache the first run left
+   (results, data and logs deleted), and a no-op rerun (median of three); with the number of
+   training jobs and their summed wall time;
 3. the peak resident memory of one process training the ``article_grid`` shard for each of
    ``--rss-epochs`` (the mini-batch order is drawn per chunk, so it should not grow).
 """
@@ -66,6 +67,7 @@ def study(config: dict, backend: str, cores: int, scratch: Path) -> dict:
     }
     workdir = workflow_copy(scratch / backend, config)
     snakemake = [sys.executable, "-m", "snakemake", "--cores", str(cores)]
+    plan = statistics.median(timed([*snakemake, "--dry-run"], workdir) for _ in range(3))
     print(f"{backend}: the study from scratch …", file=sys.stderr, flush=True)
     cold = timed(snakemake, workdir)
     jobs, train_seconds = training_jobs(workdir)
@@ -74,7 +76,8 @@ def study(config: dict, backend: str, cores: int, scratch: Path) -> dict:
     print(f"{backend}: again, with the compilation cache …", file=sys.stderr, flush=True)
     warm = timed(snakemake, workdir)
     noop = statistics.median(timed(snakemake, workdir) for _ in range(3))
-    return {"cold": cold, "warm": warm, "noop": noop, "jobs": jobs, "train": train_seconds}
+    return {"plan": plan, "cold": cold, "warm": warm, "noop": noop, "jobs": jobs,
+            "train": train_seconds}  # fmt: skip
 
 
 def shard_peak_rss(config_path: Path, epochs: int) -> float:
@@ -114,13 +117,14 @@ def main():
     print(
         "| backend | study from scratch, s | × import tensorflow | from scratch, warm "
         "compilation cache, s | × import tensorflow | training jobs | their summed wall, s "
-        "| no-op rerun, s |"
+        "| plan (`--dry-run`), s | no-op rerun, s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend, r in results.items():
         print(
             f"| {backend} | {r['cold']:.1f} | {r['cold'] / bare:.1f}× | {r['warm']:.1f} | "
-            f"{r['warm'] / bare:.1f}× | {r['jobs']} | {r['train']:.1f} | {r['noop']:.2f} |"
+            f"{r['warm'] / bare:.1f}× | {r['jobs']} | {r['train']:.1f} | "
+            f"{r['plan']:.2f} | {r['noop']:.2f} |"
         )
     print("\n| `article_grid` shard (210 runs, shuffled), epochs | peak RSS, MiB | ratio |")
     print("|---:|---:|---:|")

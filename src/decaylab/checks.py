@@ -26,6 +26,12 @@ from decaylab import data, files, grid, models, registry, sources
 MAX_RUNS = 20_000
 MAX_UPDATES = 10_000_000
 """Caps per experiment (runs, and epochs × updates per epoch); ``allow_large: true`` lifts them."""
+BACKEND_FOOTPRINT = 2**30
+"""Resident memory of a training process besides its shard's arrays: Python, the backend and
+the compiled chunk (TensorFlow's, measured on a two-run shard; JAX's is smaller)."""
+HISTORY_ROW_BYTES = 300
+"""Bytes per run and record of the history: the float32 record, the tidy table and its labelled
+copy (about 35 eight-byte columns), measured on a 1.2-million-row history."""
 MEMORY_SHARE = 0.5
 """A shard may use at most this share of the machine's memory, by estimate."""
 FIGURE_METRICS = {  # what each figure can draw, per task: run metrics, history columns
@@ -473,22 +479,37 @@ def _size_problems(key, name, experiment, dataset: DataFacts) -> list[str]:
 
 
 def shard_memory(shard, dataset: DataFacts) -> float:
-    """A rough estimate in bytes: parameters with optimizer state and gradients, the
-    activations of a mini-batch (kept for the gradient) and of a full evaluation of every row,
-    all over the shard's K runs, in float64."""
+    """The training job's peak resident memory in bytes, estimated::
+
+        BACKEND_FOOTPRINT + 4·K·(5·P + A) + HISTORY_ROW_BYTES·K·(epochs / stride + 2)
+
+    K runs in float32; P parameters per run, held five times (values, gradient, optimizer
+    state, the update and the copy kept for a diverging run); A the activations of one run's
+    evaluation of the largest part (evaluation runs part by part, and reuses its buffers): the
+    input and every layer's output, with a convolution's patches and its pooled output. The
+    last term is the history: its records, and the labelled table written from them. Within a
+    factor of 2 of the measured peak on six shard shapes (``benchmarks/shard_memory.py``).
+    """
     spec = models.spec_of(shard.settings["model"])
     input_shape = dataset.input_shape if spec.kind == "cnn" else (dataset.n_features * spec.degree,)
-    n_params, width, positions = 0, 0, 1
-    if spec.kind == "cnn":
-        positions = int(np.prod(input_shape[:-1]))
+    per_row = int(np.prod(input_shape))
+    positions = int(np.prod(input_shape[:-1])) if spec.kind == "cnn" else 1
+    n_params = 0
     for layer in models.layers(spec, input_shape, dataset.n_outputs):
         n_params += int(np.prod(layer.kernel_shape)) + 2 * layer.fan_out
-        width += (positions if layer.window else 1) * layer.fan_out
         if layer.window:
+            per_row += positions * (int(np.prod(layer.kernel_shape[:-1])) + layer.fan_out)
             positions = max(1, positions // layer.pool ** len(layer.window))
-    width += int(np.prod(input_shape))
-    activations = width * (shard.settings["batch_size"] * 3 + dataset.n_rows * 2)
-    return 8.0 * len(shard.runs) * (5 * n_params + activations)
+        per_row += positions * layer.fan_out if layer.window else layer.fan_out
+    test_rows = dataset.n_rows - dataset.training_rows - dataset.validation_rows
+    largest_part = max(dataset.training_rows, dataset.validation_rows, test_rows)
+    k = len(shard.runs)
+    records = shard.settings["epochs"] // shard.settings.get("history_stride", 1) + 2
+    return (
+        BACKEND_FOOTPRINT
+        + 4.0 * k * (5 * n_params + per_row * largest_part)
+        + HISTORY_ROW_BYTES * k * records
+    )
 
 
 def _memory_bytes() -> int | None:

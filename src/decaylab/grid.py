@@ -8,14 +8,16 @@ from ``registry``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from decaylab import registry
+from decaylab import files, registry
 
 SCHEDULE_OPTIONS = ("staircase", "cycle", "boundaries", "factors")
 
@@ -70,10 +72,8 @@ def sobol_design(experiment: dict) -> dict[str, list[float]]:
     design = experiment.get("sobol")
     if not design:
         return {}
-    from scipy.stats import qmc
-
     axes = design["axes"]
-    unit = qmc.Sobol(len(axes), scramble=True, seed=design.get("seed", 0)).random(design["samples"])
+    unit = unit_sobol(len(axes), design["samples"], design.get("seed", 0))
     points = {}
     for column, (name, axis) in zip(unit.T, axes.items(), strict=True):
         if "log_uniform" in axis:
@@ -83,6 +83,29 @@ def sobol_design(experiment: dict) -> dict[str, list[float]]:
             low, high = axis["uniform"]
             points[name] = [float(v) for v in low + column * (high - low)]
     return points
+
+
+SOBOL_CACHE = Path(".snakemake/decaylab/sobol")
+"""Where designs are kept: ``scipy.stats`` takes most of a second to import, and planning a
+study would pay it at every start."""
+
+
+def unit_sobol(dimensions: int, samples: int, seed: int) -> np.ndarray:
+    """``(samples, dimensions)`` points of ``scipy.stats.qmc.Sobol(dimensions, scramble=True,
+    seed=seed)`` in [0, 1), kept in :data:`SOBOL_CACHE` (by SciPy's version)."""
+    import scipy  # the package alone; its stats module is imported only on a cache miss
+
+    cache = SOBOL_CACHE / f"{dimensions}-{samples}-{seed}-scipy{scipy.__version__}.npy"
+    with contextlib.suppress(OSError, ValueError):
+        return np.load(cache)
+    from scipy.stats import qmc
+
+    unit = qmc.Sobol(dimensions, scramble=True, seed=seed).random(samples)
+    with contextlib.suppress(OSError):  # a read-only folder only loses the speed-up
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with files.atomic(cache) as temporary, open(temporary, "wb") as stream:
+            np.save(stream, unit)
+    return unit
 
 
 def split_options(dataset: dict) -> dict:

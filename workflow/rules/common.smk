@@ -1,4 +1,5 @@
 import json
+import math
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -107,6 +108,14 @@ def optimum_tables(wildcards):
 
 def experiment_of(wildcards):
     return config["experiments"][wildcards.experiment]
+
+
+def memory_request(wildcards):
+    """The training job's memory in MB: the memory check's estimate for its shard."""
+    shard = shard_of(wildcards)
+    name = shard.settings["dataset"]
+    _, facts = checks.dataset_facts(name, config["datasets"][name])
+    return math.ceil(checks.shard_memory(shard, facts) / 1e6)
 
 
 def gpu_request(wildcards):

@@ -28,7 +28,7 @@ rule train_shard:
         "../envs/decaylab.yaml"
     threads: lambda w: experiment_of(w).get("threads", 1)
     resources:
-        mem_mb=2000,
+        mem_mb=memory_request,
         runtime=30,
         gpu=gpu_request,
     script:
