@@ -4,6 +4,7 @@ import pytest
 from sklearn.datasets import make_moons
 
 from decaylab import data
+from decaylab.dataset import from_frame
 
 
 def test_article_arrays_are_reproduced_bit_for_bit():
@@ -91,9 +92,9 @@ def test_shapes_are_checked_at_the_door():
 
 def test_a_data_frame_becomes_a_data_set():
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, 0.1, 0.2], "label": ["x", "y", "x"]})
-    dataset = data.from_frame(frame, target="label")
+    dataset = from_frame(frame, target="label")
     assert dataset.task == data.CLASSIFICATION and dataset.y.tolist() == [0, 1, 0]
     assert dataset.x.tolist() == [[1.0, 0.5], [2.0, 0.1], [3.0, 0.2]]
-    assert data.from_frame(frame, target="a", features=["b"]).task == data.REGRESSION
+    assert from_frame(frame, target="a", features=["b"]).task == data.REGRESSION
     with pytest.raises(ValueError, match="target column 'c' not found"):
-        data.from_frame(frame, target="c")
+        from_frame(frame, target="c")

@@ -12,7 +12,8 @@ import pytest
 from keras import ops
 
 from decaylab import backend, data, models, sources
-from decaylab.engine import ShardConfig, example_losses, train_shard
+from decaylab.chunk import example_losses
+from decaylab.engine import ShardConfig, train_shard
 
 SPECS = {
     "cnn1d": (models.ModelSpec("cnn", filters=(3, 4), kernel_size=3, hidden=(5,)), (12, 2)),

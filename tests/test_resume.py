@@ -6,7 +6,8 @@ import pytest
 from conftest import weights
 
 from decaylab import models
-from decaylab.engine import Interrupted, ShardConfig, chunk_capacity, train_shard
+from decaylab.chunk import chunk_capacity
+from decaylab.engine import Interrupted, ShardConfig, train_shard
 
 CONFIG = ShardConfig(
     model=models.ModelSpec(kind="mlp", hidden=(8,), activation="tanh"),

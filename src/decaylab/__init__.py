@@ -8,7 +8,8 @@ What a notebook needs::
 ``ShardConfig`` and ``train_shard`` start one (``KERAS_BACKEND``) when first used.
 """
 
-from decaylab.data import Dataset, from_frame, split_dataset
+from decaylab.data import split_dataset
+from decaylab.dataset import Dataset, from_frame
 from decaylab.models import ModelSpec
 
 __all__ = ["Dataset", "ModelSpec", "ShardConfig", "from_frame", "split_dataset", "train_shard"]

@@ -6,7 +6,7 @@ a regularization, a model, a data generator) names the hyper-parameters it reads
 shard-wide options it takes, and where its range differs from the general one.
 
 Everything else is derived from these tables or tested against them: the engine's validation
-and defaults (``engine.resolve_runs``), the grid's axes (``grid``), the tables' setting columns
+and defaults (``shard.resolve_runs``), the grid's axes (``grid``), the tables' setting columns
 (``tables.SETTINGS``), and — through ``tests/test_registry.py`` — the config schema's enums and
 ranges, the implementations (``schedules.SCHEDULES``, ``transforms.OPTIMIZERS``) and the config
 reference ``config/README.md``.

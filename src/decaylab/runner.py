@@ -61,8 +61,8 @@ def model_label(spec: models.ModelSpec) -> str:
 
 
 def shard_config(shard: dict):
-    """The engine's :class:`~decaylab.engine.ShardConfig` of a shard."""
-    from decaylab.engine import ShardConfig  # loads the Keras backend
+    """The engine's :class:`~decaylab.shard.ShardConfig` of a shard."""
+    from decaylab.shard import ShardConfig
 
     options = shard.get("schedule_options", {})
     return ShardConfig(
@@ -118,7 +118,7 @@ class ProgressLine:
         line = (
             f"{self.name}: epoch {progress.epoch}/{progress.epochs}{resumed}, "
             f"{progress.diverged} of {progress.runs} runs diverged, best training loss "
-            f"{progress.best_train_loss:.4g}, {progress.elapsed:.1f} s{eta}"
+            f"{progress.train_loss:.4g} (mini-batch mean), {progress.elapsed:.1f} s{eta}"
         )
         for stream in self.streams:
             print(line, file=stream, flush=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from decaylab.data import CLASSIFICATION, REGRESSION, Dataset, class_indices, from_frame
+from decaylab.dataset import CLASSIFICATION, REGRESSION, Dataset, class_indices, from_frame
 
 
 def _bundled(loader_name: str, task: str, input_shape: tuple = ()) -> Dataset:
