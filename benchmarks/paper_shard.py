@@ -7,7 +7,9 @@ once compiled (the first call, which compiles, is left out), run-updates per sec
 work's rate in GFLOP/s and its ratio to the rate of one 2048³ float32 product compiled by the
 same backend with the same threads (measured in the same process, median of ``--repeats``),
 and to the rate of the shard's widest layer alone: the K-batched ``(B × H) · (H × H)`` product
-that every run's step is made of (the ceiling for a shard that does nothing else).
+that every run's step is made of (repeated over copies of the K runs to about 2 GFLOP per call,
+so that the call's overhead does not count), the rate a shard made only of such products would
+reach.
 
 Useful work of an MLP with W kernel weights (biases and the optimizer's element-wise work are
 not counted): ``6·W·B`` per run and update (forward ``2·W·B``, backward ``4·W·B``) and
@@ -155,7 +157,10 @@ def main() -> None:
         updates = args.epochs * -(-len(parts.train.y) // shape["batch_size"])
         rate = useful_flop(shape, parts, k, args.epochs) / seconds / 1e9
         width, batch = shape["hidden"][0], shape["batch_size"]
-        layer = product_rate((k, batch, width), (k, width, width), "kbi,kio->kbo", args.repeats)
+        copies = k * max(1, round(2e9 / (2 * k * batch * width**2)))  # ≈ 2 GFLOP: no call overhead
+        layer = product_rate(
+            (copies, batch, width), (copies, width, width), "kbi,kio->kbo", args.repeats
+        )
         print(
             f"| {name} | {k} | {updates} | {seconds:.2f} | {k * updates / seconds:,.0f} | "
             f"{rate:.1f} | {rate / matmul:.0%} | {layer:.1f} | {rate / layer:.0%} |"

@@ -4,7 +4,7 @@ Every parameter, optimizer state and hyper-parameter has a leading axis K (one s
 the schedule and regularization kinds are per-run indices (every kind present in the shard is
 computed and each run selects its own, which costs next to nothing). A chunk trains up to
 ``capacity`` epochs, records the metrics at every ``history_stride``-th epoch, and sums each
-run's mini-batch losses (the driver's progress line reads their mean).
+run's mini-batch data losses (the driver's progress line reads their mean).
 
 Conventions (the same everywhere in decaylab):
 
@@ -183,6 +183,17 @@ def learning_rate(plan: Plan, step, hp, schedule_index):
     return rate
 
 
+def add_l2_gradient(grads, params, strength):
+    """``g + λ·w`` for the decayed parameters (kernels): the gradient of the ``l2`` penalty
+    ``λ/2·Σw²`` in closed form. Differentiating the penalty instead costs the step several more
+    passes over every weight (11 % of the paper shard's time, ``benchmarks/paper_shard.py``)."""
+
+    def add(g, w, decays):
+        return g + transforms.per_run(strength, w) * w if decays else g
+
+    return tree.map_structure(add, grads, params, models.decay_mask(params))
+
+
 def decoupled_rate(lr, hp, coefficients):
     """The per-run rate ρ of decoupled decay: ``η_t·λ`` (``decoupled_lr``), ``(η_t/η0)·λ``."""
     rate = ops.zeros_like(lr)
@@ -245,7 +256,9 @@ def train_step(
 ):
     """One optimizer update of every active run on its mini-batch ``rows`` ``(K or 1, B)``.
 
-    Returns the new state, which runs diverged in it, and each run's mini-batch loss."""
+    Returns the new state, which runs diverged in it (a non-finite loss, or a parameter tensor
+    whose sum is not finite: any NaN or infinity in it, or values near the float range's end),
+    and each run's mini-batch data loss (without penalties)."""
     k = ops.shape(hp["learning_rate"])[0]
     batch = plan.config.batch_size
     xb, yb = (
@@ -256,6 +269,8 @@ def train_step(
     (_, (per_run, statistics)), grads = gradient(
         state.params, state.statistics, xb, yb, row_mask, coefficients
     )
+    if "l2" in coefficients:
+        grads = add_l2_gradient(grads, state.params, coefficients["l2"])
     ctx = {
         "hp": hp,
         "lr": lr,
@@ -266,7 +281,7 @@ def train_step(
     new_params = transforms.apply_updates(state.params, updates)
     finite = ops.isfinite(per_run)
     for p in tree.flatten(new_params):
-        finite = ops.logical_and(finite, ops.all(ops.reshape(ops.isfinite(p), (k, -1)), axis=1))
+        finite = ops.logical_and(finite, ops.isfinite(ops.sum(ops.reshape(p, (k, -1)), axis=1)))
     still_active = ops.logical_and(state.active, finite)
 
     def keep(new, old):
@@ -292,18 +307,21 @@ def build_chunk(plan: Plan):
     of the history stride or e = epochs; then, if e < epochs, one epoch of updates is applied.
     Returns the new state, ``(record_slots, K, len(HISTORY_COLUMNS))`` records in epoch
     order (NaN rows left over: the buffer is as small as the stride allows, since the loop
-    carries it through every epoch), and each run's sum of its mini-batch losses in the chunk.
+    carries it through every epoch), and each run's sum of its mini-batch data losses in the
+    chunk.
     """
     config = plan.config
     classification = plan.task == CLASSIFICATION
     steps, stride, epochs = plan.steps, config.history_stride, config.epochs
 
     def objective(params, statistics, x, y, row_mask, coefficients):
+        """The mini-batch's summed objective without ``l2`` (whose gradient
+        :func:`add_l2_gradient` adds), and each run's data loss (without penalties)."""
         outputs, statistics = models.forward(config.model, params, statistics, x, row_mask)
         per_example = example_losses(outputs, y, classification)
-        per_run = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
-        per_run = per_run + penalty(params, coefficients)
-        return ops.sum(per_run), (per_run, statistics)
+        data_loss = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
+        l1 = penalty(params, {k: v for k, v in coefficients.items() if k == "l1"})
+        return ops.sum(data_loss + l1), (data_loss, statistics)
 
     gradient = backend.value_and_grad(objective)
 

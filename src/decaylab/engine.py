@@ -56,8 +56,8 @@ CHECKPOINT_FORMAT = 3
 class Progress:
     """Where a shard stands after a chunk that trained.
 
-    ``train_loss`` is the lowest, over the runs still training, of a run's mean mini-batch
-    training loss (objective with its penalty) over the chunk just trained.
+    ``train_loss`` is the lowest, over the runs still training, of a run's mean mini-batch data
+    loss (cross-entropy or ``½·MSE``, without the penalty) over the chunk just trained.
     """
 
     epoch: int

@@ -117,8 +117,8 @@ class ProgressLine:
         resumed = f" (resumed at epoch {progress.resumed_from})" if progress.resumed_from else ""
         line = (
             f"{self.name}: epoch {progress.epoch}/{progress.epochs}{resumed}, "
-            f"{progress.diverged} of {progress.runs} runs diverged, best training loss "
-            f"{progress.train_loss:.4g} (mini-batch mean), {progress.elapsed:.1f} s{eta}"
+            f"{progress.diverged} of {progress.runs} runs diverged, best mini-batch loss "
+            f"{progress.train_loss:.4g} (mean of the last chunk's), {progress.elapsed:.1f} s{eta}"
         )
         for stream in self.streams:
             print(line, file=stream, flush=True)
