@@ -74,7 +74,12 @@ FIGURE_METRICS = {  # what each figure can draw, per task: run metrics, history 
 }
 
 
-class DuplicateKeyLoader(yaml.SafeLoader):
+FastSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""YAML's safe loader, parsed by libyaml where PyYAML has it (several times faster: the config
+and the schema are read at every start of the workflow)."""
+
+
+class DuplicateKeyLoader(FastSafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
 
 

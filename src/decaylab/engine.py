@@ -119,6 +119,7 @@ def train_shard(
     arrays = _prepared_arrays(config, train, test, validation)
     placed_on = backend.resolve_device(device)
     padded = resolved.padded_to(bucket(len(resolved)))
+    steps = grid.updates_per_epoch(len(train.y), config.batch_size)
     plan = Plan(
         config=config,
         task=train.task,
@@ -126,17 +127,17 @@ def train_shard(
         has_validation=validation is not None,
         schedules=resolved.kinds("schedule"),
         regularizations=resolved.kinds("regularization"),
-        capacity=chunk_capacity(config, len(padded), grid.updates_per_epoch(len(train.y),
-                                                                            config.batch_size)),
+        capacity=chunk_capacity(config, len(padded), steps),
         device=placed_on,
-    )  # fmt: skip
+    )
     loop = _ChunkLoop(plan, resolved, checkpoint, checkpoint_seconds, on_progress, should_stop)
     fingerprint = _fingerprint(config, resolved, arrays)
     with backend.device_scope(placed_on):
         state, tensors = _initial_state(plan, padded, arrays)
         state, epoch, records = loop.resume(fingerprint, state)
-        state, records = loop.run(state, tensors, epoch, records, fingerprint, chunk_epochs,
-                                  target_chunk_seconds)  # fmt: skip
+        state, records = loop.run(
+            state, tensors, epoch, records, fingerprint, chunk_epochs, target_chunk_seconds
+        )
         params = tree.map_structure(
             ops.convert_to_numpy, models.merge_statistics(state.params, state.statistics)
         )
@@ -153,9 +154,9 @@ def train_shard(
             params,
             history[-1],
             diverged_epoch[:k],
-            train.task,
-            validation is not None,
-        ),  # fmt: skip
+            plan.task,
+            plan.has_validation,
+        ),
         history=history_table(history),
         params=params,
         device=backend.device_description(placed_on),
@@ -216,6 +217,7 @@ class _ChunkLoop:
 
     def __init__(self, plan, runs: Runs, checkpoint, checkpoint_seconds, on_progress, should_stop):
         self.plan, self.runs = plan, runs
+        self.plan_runs = bucket(len(runs))  # the runs the chunk trains, padding included
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.checkpoint_seconds = checkpoint_seconds
         self.on_progress, self.should_stop = on_progress, should_stop
@@ -290,7 +292,7 @@ class _ChunkLoop:
         plan = self.plan
         order = batch_order(plan.n_train, plan.config.batch_size, epoch, n_epochs, plan.capacity,
                             plan.config, self.rngs)  # fmt: skip
-        extra = bucket(len(self.runs)) - len(order)
+        extra = self.plan_runs - len(order)
         if extra > 0 and plan.config.shuffle:
             order = np.concatenate([order, np.repeat(order[-1:], extra, axis=0)])
         return order

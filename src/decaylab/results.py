@@ -28,7 +28,8 @@ class ShardResult:
 
 def runs_table(config: ShardConfig, resolved: Runs, params, final, diverged_epoch, task: str,
                has_validation: bool) -> pd.DataFrame:  # fmt: skip
-    """One row per run: its per-run values and the metrics of the last record."""
+    """One row per run: its per-run values and the metrics of the last record ``final``
+    ``(K, len(HISTORY_COLUMNS))``; ``task`` and ``has_validation`` decide the metric columns."""
     metrics_ = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
     table = pd.DataFrame(
         {
