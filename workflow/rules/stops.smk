@@ -30,6 +30,9 @@ class RequestedStops(logging.Filter):
         text = str(record.msg)
         if "returned non-zero exit status 130" in text:
             return False
+        # Snakemake says this instead of the next message when the job's exit wins a race
+        if "Exiting because a job execution failed" in text:
+            return self.other_failures
         if "At least one job did not complete successfully" in text:
             lines = [
                 f"  {s['shard']}: stopped after epoch {s['epoch']} of {s['epochs']}; "
