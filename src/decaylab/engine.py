@@ -130,7 +130,9 @@ def train_shard(
         capacity=chunk_capacity(config, len(padded), steps),
         device=placed_on,
     )
-    loop = _ChunkLoop(plan, resolved, checkpoint, checkpoint_seconds, on_progress, should_stop)
+    loop = _ChunkLoop(
+        plan, resolved, len(padded), checkpoint, checkpoint_seconds, on_progress, should_stop
+    )
     fingerprint = _fingerprint(config, resolved, arrays)
     with backend.device_scope(placed_on):
         state, tensors = _initial_state(plan, padded, arrays)
@@ -215,9 +217,11 @@ class _ChunkLoop:
     """Calls the compiled chunk until the shard is trained, with what happens between calls:
     the mini-batch order of the next chunk, progress, stop requests and checkpoints."""
 
-    def __init__(self, plan, runs: Runs, checkpoint, checkpoint_seconds, on_progress, should_stop):
+    def __init__(
+        self, plan, runs: Runs, padded_to, checkpoint, checkpoint_seconds, on_progress, should_stop
+    ):
         self.plan, self.runs = plan, runs
-        self.plan_runs = bucket(len(runs))  # the runs the chunk trains, padding included
+        self.padded_to = padded_to  # the runs the chunk trains, padding included
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.checkpoint_seconds = checkpoint_seconds
         self.on_progress, self.should_stop = on_progress, should_stop
@@ -292,7 +296,7 @@ class _ChunkLoop:
         plan = self.plan
         order = batch_order(plan.n_train, plan.config.batch_size, epoch, n_epochs, plan.capacity,
                             plan.config, self.rngs)  # fmt: skip
-        extra = self.plan_runs - len(order)
+        extra = self.padded_to - len(order)
         if extra > 0 and plan.config.shuffle:
             order = np.concatenate([order, np.repeat(order[-1:], extra, axis=0)])
         return order
