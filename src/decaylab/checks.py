@@ -403,6 +403,14 @@ def _unread_settings(key, experiment, optimizers, schedules, regularizations) ->
         for n in ("strength", *registry.DERIVED_STRENGTHS)
         if n in experiment.get("regularization", {}) or n in designed
     ]
+    strengths = experiment.get("regularization", {}).get("strength")
+    if grid.per_kind(strengths):
+        reading = {r for r in regularizations if registry.REGULARIZATIONS[r].hyperparameters}
+        if set(strengths) != reading:
+            found.append(
+                f"{key}.regularization.strength: per kind, it must name every kind that reads a "
+                f"strength and no other: {sorted(reading)}; got {sorted(strengths)}"
+            )
     if given and regularizations == ["none"]:
         found.append(f"{key}.regularization.{given[0]}: regularization kind none reads no strength")
     if len(given) > 1:
@@ -422,21 +430,31 @@ def _ranges(key, experiment, optimizers, schedules) -> list[str]:
         (experiment.get("schedule", {}), f"{key}.schedule"),
         (experiment.get("regularization", {}), f"{key}.regularization"),
     ]
-    for place, prefix in places:
-        for name, value in place.items():
-            declared = registry.HYPERPARAMETERS.get(name) or registry.DERIVED_STRENGTHS.get(name)
-            if not isinstance(value, dict) or declared is None:
-                continue
-            low, high = value.get("log_uniform") or value.get("uniform")
-            if not low < high:
-                found.append(f"{prefix}.{name}: the bounds must increase, got [{low}, {high}]")
-                continue
-            outside = [p for p in grid.as_list(value) if not declared.allows(p)]
-            if outside:
-                found.append(
-                    f"{prefix}.{name}: sampled points such as {outside[0]:g} are outside its "
-                    f"range ({declared.allowed})"
-                )
+    axes = [
+        (f"{prefix}.{name}", name, value)
+        for place, prefix in places
+        for name, value in place.items()
+    ]
+    axes += [  # a strength given per regularization kind
+        (f"{key}.regularization.{name}.{kind}", name, axis)
+        for name, value in experiment.get("regularization", {}).items()
+        if grid.per_kind(value)
+        for kind, axis in value.items()
+    ]
+    for where, name, value in axes:
+        declared = registry.HYPERPARAMETERS.get(name) or registry.DERIVED_STRENGTHS.get(name)
+        if not isinstance(value, dict) or grid.per_kind(value) or declared is None:
+            continue
+        low, high = value.get("log_uniform") or value.get("uniform")
+        if not low < high:
+            found.append(f"{where}: the bounds must increase, got [{low}, {high}]")
+            continue
+        outside = [p for p in grid.as_list(value) if not declared.allows(p)]
+        if outside:
+            found.append(
+                f"{where}: sampled points such as {outside[0]:g} are outside its "
+                f"range ({declared.allowed})"
+            )
     schedule = experiment.get("schedule", {})
     sources = [(registry.SCHEDULES[s], schedule, f"{key}.schedule") for s in schedules]
     sources += [(registry.OPTIMIZERS[o], experiment, key) for o in optimizers]
@@ -524,6 +542,53 @@ def _memory_bytes() -> int | None:
         return None
 
 
+def _expect_problems(key, experiment, axes) -> list[str]:
+    """A prediction must name the optimum figure's x, and (per group) groups of its ``by``."""
+    slope = experiment.get("expect", {}).get("slope")
+    if not slope:
+        return []
+    where = f"{key}.expect.slope"
+    optimum = experiment.get("figures", {}).get("optimum")
+    found = []
+    if not optimum or optimum.get("x") != slope["x"]:
+        found.append(
+            f"{where}.x: the claims test the slopes of the optimum figure; add "
+            f"figures: {{optimum: {{x: {slope['x']}}}}} (its x now: "
+            f"{optimum.get('x') if optimum else 'no optimum figure'})"
+        )
+    by = slope.get("by")
+    if by is None:
+        if "value" not in slope or "values" in slope or isinstance(slope.get("rivals"), dict):
+            found.append(f"{where}: without by, give one value and a list of rivals")
+        return found
+    if "values" not in slope or "value" in slope:
+        found.append(f"{where}: with by: {by}, give values per group ({{group: slope}})")
+        return found
+    groups = {str(g) for g in _groups_of(experiment, by)} if by in axes else set()
+    if by not in axes:
+        found.append(
+            f"{where}.by: {by!r} is not a setting of the experiment; allowed: {sorted(axes)}"
+        )
+    rivals = slope.get("rivals", {})
+    if not isinstance(rivals, dict):
+        found.append(f"{where}.rivals: with by, give the rivals per group ({{group: [...]}})")
+        rivals = {}
+    for name in (*slope["values"], *rivals):
+        if groups and name not in groups:
+            found.append(
+                f"{where}: {name!r} is not a {by} of the experiment; allowed: {sorted(groups)}"
+            )
+    return found
+
+
+def _groups_of(experiment, by) -> list:
+    """The values the setting ``by`` takes in the experiment's runs."""
+    return sorted(
+        {run.get(by) for shard in grid.shards("_", experiment) for run in shard.runs} - {None},
+        key=str,
+    )
+
+
 def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regularizations):
     """Figure options that do not fit the experiment's task, model or axes."""
     found = []
@@ -559,6 +624,7 @@ def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regul
             found.append(f"{key}.figures.optimum: λ* is chosen on validation; select is none")
         if all(not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations):
             found.append(f"{key}.figures.optimum: needs a regularization kind with a strength")
+    found += _expect_problems(key, experiment, axes)
     for figure in ("heatmap", "learning_curves", "scatter"):
         options = figures.get(figure) or {}
         if not isinstance(options, dict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -9,8 +11,9 @@ import seaborn as sns
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import Rectangle
 
-from decaylab import evaluate, models, tables
+from decaylab import claims, evaluate, models, tables
 from decaylab.data import Dataset
+from decaylab.optima import STATISTICS
 
 KINDS = ["optimizer", "schedule", "regularization"]
 AXES = ["learning_rate", "decay_rate", "strength", "momentum", "beta_1", "seed"]
@@ -414,56 +417,76 @@ def strength_curves(runs: pd.DataFrame):
     return figure
 
 
-def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str):
-    """λ* against ``x`` on log-log axes, one colour per group of runs (``decaylab.optima``),
-    with the least-squares line over the λ* inside the grid, whose slope the legend gives with its
-    bootstrap interval over seeds. Hollow markers: λ* on the edge of the strengths tried (the
-    optimum may lie beyond; left out of the line)."""
-    frame = optima[optima["best_strength"] > 0]
-    require(len(frame), "no positive λ* to draw (every best strength is 0, or every run diverged)")
-    groups = [c for c in slopes if c in optima and c not in (x, "x")]
-    figure, ax = plt.subplots(figsize=(6.8, 4.6), layout="constrained")
-    palette = sns.color_palette(n_colors=max(len(slopes), 1))
-    for colour, (_, row) in zip(palette, slopes.iterrows(), strict=False):
-        mine = frame
-        for column in groups:
-            mine = mine[mine[column] == row[column]]
-        name = ", ".join(str(row[c]) for c in groups) or "all runs"
-        interval = (
-            f" [{row['ci95_low']:.2f}, {row['ci95_high']:.2f}]"
-            if pd.notna(row["ci95_low"])
-            else " (one seed: no interval)"
-        )
-        slope = f"slope {row['slope']:.2f}{interval}" if pd.notna(row["slope"]) else "no slope"
-        edge = mine["at_edge"].astype(bool)
-        ax.plot(mine[x], mine["best_strength"], color=colour, lw=0.8, alpha=0.5)
-        ax.scatter(mine.loc[~edge, x], mine.loc[~edge, "best_strength"], color=colour, zorder=3)
-        ax.scatter(
-            mine.loc[edge, x],
-            mine.loc[edge, "best_strength"],
-            facecolors="white",
-            edgecolors=colour,
-            zorder=3,
-        )
-        fitted = mine[~edge]  # the least-squares line of the slope: interior optima only
-        if pd.notna(row["slope"]) and len(fitted) >= 2:
-            logs = np.log(fitted[x].to_numpy(float))
-            intercept = np.mean(
-                np.log(fitted["best_strength"].to_numpy(float)) - row["slope"] * logs
+def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | None = None):
+    """Each statistic of λ*'s basin (``decaylab.optima.STATISTICS``, one panel each) against
+    ``x`` on log-log axes, one colour per group of runs, with the least-squares line whose slope
+    the legend gives with its bootstrap interval over seeds. Hollow markers: on or beyond the
+    grid's edge (left out of the line); grey: a value of x whose least-regularized runs did not
+    converge (left out). Dotted: the slopes ``expect`` predicts, through the fitted points."""
+    require(len(optima), "no λ* to draw")
+    groups = [c for c in slopes if c in optima and c not in (x, "x", "statistic")]
+    names = list(STATISTICS)
+    figure, axes = plt.subplots(
+        1,
+        len(names),
+        figsize=(4.3 * len(names), 4.6),
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+    )
+    keys = slopes.drop_duplicates(groups)[groups] if groups else pd.DataFrame(index=[0])
+    palette = dict(zip(keys.index, sns.color_palette(n_colors=max(len(keys), 1)), strict=False))
+    predicted = {group: value for group, value, _ in claims.predictions(expect)} if expect else {}
+    for ax, name in zip(axes, names, strict=True):
+        for index, key in keys.iterrows():
+            mine, rows = optima, slopes[slopes["statistic"] == name]
+            for column in groups:
+                mine, rows = mine[mine[column] == key[column]], rows[rows[column] == key[column]]
+            row = rows.iloc[0]
+            colour = palette[index]
+            value = mine[name].to_numpy(float)
+            shown = np.isfinite(value) & (value > 0)
+            flagged = mine[f"{name}_flagged"].to_numpy(bool)
+            trained = mine["converged"].to_numpy(bool)
+            xs = mine[x].to_numpy(float)
+            ax.plot(xs[shown], value[shown], color=colour, lw=0.8, alpha=0.4)
+            for where, style in (
+                (shown & trained & ~flagged, {"color": colour}),
+                (shown & trained & flagged, {"facecolors": "white", "edgecolors": colour}),
+                (shown & ~trained, {"color": DIVERGED_COLOUR}),
+            ):
+                ax.scatter(xs[where], value[where], zorder=3, **style)
+            fitted = shown & trained & ~flagged
+            group = ", ".join(str(key[c]) for c in groups) or "all runs"
+            if pd.notna(row["slope"]) and fitted.sum() >= 2:
+                logs, logv = np.log(xs[fitted]), np.log(value[fitted])
+                span = np.linspace(logs.min(), logs.max(), 20)
+                line = np.mean(logv - row["slope"] * logs) + row["slope"] * span
+                ax.plot(np.exp(span), np.exp(line), ls="--", color=colour)
+                guess = predicted.get(str(key[groups[0]]) if groups else None)
+                if guess is not None:
+                    centre = np.mean(logv - guess * logs) + guess * span
+                    ax.plot(np.exp(span), np.exp(centre), ls=":", lw=2, color=colour, alpha=0.7)
+            interval = (
+                f" [{row['ci95_low']:+.2f}, {row['ci95_high']:+.2f}]"
+                if pd.notna(row["ci95_low"])
+                else (" (one seed)" if row["n_seeds"] < 2 else "")
             )
-            span = np.linspace(logs.min(), logs.max(), 20)
-            ax.plot(np.exp(span), np.exp(intercept + row["slope"] * span), ls="--", color=colour)
-        ax.plot([], [], color=colour, marker="o", ls="--", label=f"{name}: {slope}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(label(x))
-    ax.set_ylabel(label("best_strength"))
-    ax.legend(fontsize=8)
+            slope = f"{row['slope']:+.2f}{interval}" if pd.notna(row["slope"]) else "no fit"
+            ax.plot([], [], color=colour, marker="o", ls="--", label=f"{group}: {slope}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(label(x))
+        ax.set_title(STATISTICS[name], fontsize=9)
+        ax.legend(fontsize=7, title="slope [95 % CI]", title_fontsize=7, loc="best")
+    axes[0].set_ylabel("λ (per statistic)")
     seeds = int(slopes["n_seeds"].max())
-    ax.set_title(
-        f"λ* chosen on {label(slopes['selected_by'].iloc[0])} (mean over {seeds} seeds); "
-        f"slope of log λ* on log {x} with a 95 % bootstrap interval over seeds; hollow: λ* on "
-        "the grid's edge",
+    distinct = math.comb(2 * seeds - 1, seeds)
+    figure.suptitle(
+        f"Where λ* lies, chosen on {label(slopes['selected_by'].iloc[0])} (mean over {seeds} "
+        f"seeds); dashed: the fitted slope, dotted: the predicted one. Hollow: on or beyond the "
+        f"grid's edge; grey: not converged (both left out of the fit). {seeds} seeds allow "
+        f"{distinct} distinct bootstrap draws, so an arg-min's interval may end on its estimate.",
         fontsize=8,
         wrap=True,
     )

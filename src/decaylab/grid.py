@@ -62,6 +62,18 @@ def as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def per_kind(value) -> bool:
+    """Whether a strength is given per regularization kind (``{l2: [...], decoupled: [...]}``)."""
+    return isinstance(value, dict) and set(value) <= set(registry.REGULARIZATIONS)
+
+
+def strength_axis(regularization: dict, name: str, kind: str):
+    """The axis ``name`` (``strength`` or a derived one) of regularization ``kind``: the
+    experiment's axis, or the kind's own where it is given per kind."""
+    value = regularization.get(name, 0.0)
+    return value[kind] if per_kind(value) else value
+
+
 def sobol_design(experiment: dict) -> dict[str, list[float]]:
     """The joint design of an experiment's ``sobol: {samples: n, seed: s, axes: {name: {log_uniform
     | uniform: [a, b]}}}``: n points of a scrambled Sobol sequence in d = len(axes) dimensions
@@ -152,7 +164,7 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
         if registry.REGULARIZATIONS[regularization_kind].hyperparameters:
             given = [n for n in registry.DERIVED_STRENGTHS if n in regularization or n in design]
             name = given[0] if given else "strength"
-            axes[name] = as_list(regularization.get(name, 0.0))
+            axes[name] = as_list(strength_axis(regularization, name, regularization_kind))
         read = set(axes) | set(sources)
         joint = {name: values for name, values in design.items() if name in read}
         for name in joint:

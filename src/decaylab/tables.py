@@ -237,3 +237,20 @@ def selected_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     chosen = summary[summary["selected"].fillna(False).astype(bool)]
     keys = [c for c in SETTINGS if c in runs and c in chosen and runs[c].notna().any()]
     return runs.merge(chosen[keys], on=keys, how="inner").sort_values("seed", kind="stable")
+
+
+def html_page(title: str, note: str, frame: pd.DataFrame, digits: int = 4) -> str:
+    """``frame`` as a page of the report: a title, a sentence on what it shows, the table
+    (numbers to ``digits`` significant digits)."""
+    import html
+
+    shown = frame.copy()
+    for column in shown.select_dtypes("float").columns:
+        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}g}")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif} td,th{text-align:right;padding:2px 8px}"
+        " th{position:sticky;top:0;background:#eee}</style></head>"
+        f"<body><h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>"
+        f"{shown.to_html(border=1, index=False, na_rep='')}</body></html>"
+    )

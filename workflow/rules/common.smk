@@ -34,6 +34,7 @@ if UNWRITABLE:
 
 SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
 EXPERIMENTS = list(config["experiments"])
+CLAIMING_EXPERIMENTS = [e for e in EXPERIMENTS if "expect" in config["experiments"][e]]
 if (
     workflow.overwrite_configfiles
 ):  # `--configfile`: say so before it replaces another study
@@ -50,6 +51,7 @@ localrules:
     split_data,
     aggregate_experiment,
     aggregate_study,
+    claims,
     provenance,
     figure,
     tensorboard_logs,
@@ -91,8 +93,14 @@ def source_file(wildcards):
 
 def figure_options(wildcards):
     """A figure's options as configured (``true`` means the defaults: none)."""
-    wanted = experiment_of(wildcards)["figures"][wildcards.figure]
-    return wanted if isinstance(wanted, dict) else {}
+    experiment = experiment_of(wildcards)
+    wanted = experiment["figures"][wildcards.figure]
+    options = dict(wanted) if isinstance(wanted, dict) else {}
+    if wildcards.figure == "optimum" and "expect" in experiment:
+        options["expect"] = experiment[
+            "expect"
+        ]  # its predicted slopes, drawn for reference
+    return options
 
 
 def optimum_tables(wildcards):

@@ -18,8 +18,9 @@ rule aggregate_experiment:
         ),
     output:
         runs="results/tables/{experiment}/runs.csv",
-        summary=report(
-            "results/tables/{experiment}/summary.csv",
+        summary="results/tables/{experiment}/summary.csv",
+        page=report(
+            "results/tables/{experiment}/summary.html",
             caption="../report/summary.rst",
             category="{experiment}",
             labels={"experiment": "{experiment}", "figure": "summary table"},
@@ -72,10 +73,12 @@ rule tensorboard_logs:
 rule optimum_slopes:
     input:
         runs=rules.aggregate_experiment.output.runs,
+        split=lambda w: f"data/{experiment_of(w)['dataset']}/split.npz",
     output:
         optima="results/tables/{experiment}/optima.csv",
-        slopes=report(
-            "results/tables/{experiment}/slopes.csv",
+        slopes="results/tables/{experiment}/slopes.csv",
+        page=report(
+            "results/tables/{experiment}/slopes.html",
             caption="../report/slopes.rst",
             category="{experiment}",
             labels={"experiment": "{experiment}", "figure": "λ* slopes table"},
@@ -89,6 +92,29 @@ rule optimum_slopes:
         select=lambda w: experiment_of(w)["select"],
     script:
         "../scripts/optimum_slopes.py"
+
+
+rule claims:
+    input:
+        slopes=expand(
+            "results/tables/{experiment}/slopes.csv", experiment=CLAIMING_EXPERIMENTS
+        ),
+    output:
+        claims="results/tables/claims.csv",
+        page=report(
+            "results/tables/claims.html",
+            caption="../report/claims.rst",
+            category="claims",
+            labels={"figure": "predictions and verdicts"},
+        ),
+    log:
+        "logs/claims.log",
+    conda:
+        "../envs/decaylab.yaml"
+    params:
+        expects={e: config["experiments"][e]["expect"] for e in CLAIMING_EXPERIMENTS},
+    script:
+        "../scripts/claims.py"
 
 
 rule provenance:

@@ -30,8 +30,16 @@ def concat(paths):
 files.write_csv(concat(snakemake.input.histories), snakemake.output.history)
 files.write_csv(concat(snakemake.input.curves), snakemake.output.curves)
 select = snakemake.params.select
-files.write_csv(
-    tables.summarize(runs, None if select == "none" else select), snakemake.output.summary
-)
+summary = tables.summarize(runs, None if select == "none" else select)
+files.write_csv(summary, snakemake.output.summary)
+with files.atomic(snakemake.output.page) as temporary:
+    temporary.write_text(
+        tables.html_page(
+            f"{snakemake.wildcards.experiment}: summary over seeds",
+            "One row per grid point: each metric's mean, standard deviation and 95 % interval "
+            "half-width over seeds; selected: the point chosen on validation.",
+            summary,
+        )
+    )
 files.write_csv(runs, snakemake.output.runs)
 print(f"{len(runs)} runs, {int(runs['diverged'].sum())} diverged", file=sys.stderr)

@@ -1,0 +1,204 @@
+"""Predictions as config, verdicts as output: an experiment's ``expect`` against its slopes.
+
+An experiment may declare the slope of log λ* on log x that theory predicts, per group of runs
+(``by``, e.g. the regularization kind), and the rival predictions it must be told apart from::
+
+    expect: {slope: {x: learning_rate, by: regularization,
+                     values: {l2: 0, decoupled: 1}, rivals: {l2: [-1], decoupled: [0]}}}
+
+:func:`claims` pairs every prediction with each statistic's measured slope and 95 % interval
+(:mod:`decaylab.optima`) and :func:`verdict` decides, with each prediction taken as a band
+``± margin`` (:data:`MARGIN`): *agrees* when the interval meets the prediction's band and no
+rival's, *disagrees* when it misses the prediction's band, and *inconclusive* otherwise (an
+interval too wide to tell them apart, or none at all).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from decaylab import optima
+
+AGREES, DISAGREES, INCONCLUSIVE = "agrees", "disagrees", "inconclusive"
+
+COLUMNS = [
+    "experiment",
+    "x",
+    "by",
+    "group",
+    "statistic",
+    "prediction",
+    "rivals",
+    "margin",
+    "slope",
+    "ci95_low",
+    "ci95_high",
+    "verdict",
+    "n_fitted",
+    "n_x",
+    "n_unconverged",
+    "n_flagged",
+    "n_seeds",
+]
+
+MARGIN = 0.25
+"""How far a slope may lie from a prediction and still count as it (``expect.slope.margin``).
+The predictions hold for a network trained to equilibrium on an infinite grid; an interval over
+seeds alone is narrow enough (±0.01) to reject 0 for a slope of 0.02, so a claim is tested
+against a band, written down with it. A quarter keeps the bands of predictions one apart
+(−1, 0, +1) disjoint with room between."""
+
+README_START = "<!-- claims table: generated from {path}; do not edit by hand -->"
+README_END = "<!-- end of the claims table -->"
+
+
+def verdict(prediction: float, rivals, low: float, high: float, margin: float = MARGIN) -> str:
+    """*agrees* if the interval ``[low, high]`` meets ``prediction ± margin`` and meets no
+    ``rival ± margin``; *disagrees* if it misses ``prediction ± margin``; *inconclusive*
+    otherwise, and without an interval."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return INCONCLUSIVE
+
+    def meets(value):
+        return low <= value + margin and value - margin <= high
+
+    if not meets(prediction):
+        return DISAGREES
+    if any(meets(rival) for rival in rivals):
+        return INCONCLUSIVE
+    return AGREES
+
+
+def predictions(expect: dict) -> list[tuple[str | None, float, list[float]]]:
+    """``(group, prediction, rivals)`` of an ``expect.slope``: one per entry of ``values``
+    (with ``by``), or the one ``value`` (without)."""
+    slope = expect["slope"]
+    if "by" not in slope:
+        return [(None, float(slope["value"]), [float(r) for r in slope.get("rivals", [])])]
+    rivals = slope.get("rivals", {})
+    return [
+        (group, float(value), [float(r) for r in rivals.get(group, [])])
+        for group, value in slope["values"].items()
+    ]
+
+
+def claims(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
+    """One row per prediction of ``expect`` and statistic of ``slopes`` (``optima.slopes``):
+    the prediction, its rivals, the measured slope with its interval, and the verdict."""
+    by = expect["slope"].get("by")
+    margin = float(expect["slope"].get("margin", MARGIN))
+    rows = []
+    for group, prediction, rivals in predictions(expect):
+        mine = slopes if group is None or by not in slopes else slopes[slopes[by] == group]
+        for statistic in optima.STATISTICS:
+            found = mine[mine["statistic"] == statistic]
+            if found.empty:
+                continue
+            row = found.iloc[0]
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "x": row["x"],
+                    "by": by or "",
+                    "group": group or "",
+                    "statistic": statistic,
+                    "prediction": prediction,
+                    "rivals": "; ".join(f"{r:g}" for r in rivals),
+                    "margin": margin,
+                    "slope": row["slope"],
+                    "ci95_low": row["ci95_low"],
+                    "ci95_high": row["ci95_high"],
+                    "verdict": verdict(
+                        prediction, rivals, row["ci95_low"], row["ci95_high"], margin
+                    ),
+                    **{c: row[c] for c in COLUMNS if c.startswith("n_")},
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def read(path) -> pd.DataFrame:
+    """A claims table as written by the study (empty text cells stay empty, not NaN)."""
+    text = {"by": str, "group": str, "rivals": str}
+    return pd.read_csv(path, dtype=text).fillna({c: "" for c in text})
+
+
+def _interval(row) -> str:
+    if not np.isfinite(row["slope"]):
+        return "no fit"
+    if not np.isfinite(row["ci95_low"]):
+        return f"{row['slope']:+.2f}"
+    return f"{row['slope']:+.2f} [{row['ci95_low']:+.2f}, {row['ci95_high']:+.2f}]"
+
+
+def markdown(table: pd.DataFrame, statistics=("parabola", "edge", "argmin")) -> str:
+    """The claims as a Markdown table: one row per prediction, per statistic its slope with the
+    95 % interval and verdict, and how many values of x were fitted of how many."""
+    header = ["experiment", "group", "predicted (rivals)"]
+    header += [f"{optima.STATISTICS[s].split(' (')[0]}" for s in statistics]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    keys = ["experiment", "group", "prediction", "rivals"]
+    for (experiment, group, prediction, rivals), rows in table.groupby(keys, sort=False):
+        margin = rows["margin"].iloc[0]
+        cells = [experiment, group or "—", f"{prediction:+g} ± {margin:g} ({rivals or 'none'})"]
+        for statistic in statistics:
+            found = rows[rows["statistic"] == statistic]
+            if found.empty:
+                cells.append("—")
+                continue
+            row = found.iloc[0]
+            cells.append(
+                f"{_interval(row)} **{row['verdict']}**, {int(row['n_fitted'])} of "
+                f"{int(row['n_x'])} fitted"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(table: pd.DataFrame) -> str:
+    """The end-of-run digest: one line per prediction, each statistic's slope and verdict."""
+    lines = []
+    keys = ["experiment", "group", "prediction"]
+    for (experiment, group, prediction), rows in table.groupby(keys, sort=False):
+        found = "; ".join(
+            f"{row['statistic']} {_interval(row)} {row['verdict']}" for _, row in rows.iterrows()
+        )
+        lines.append(f"{experiment} {group}: predicted {prediction:+g}; {found}".replace("  ", " "))
+    return "\n".join(lines)
+
+
+def readme_block(table: pd.DataFrame, path: str) -> str:
+    """The README's generated block for the claims in ``path``: markers around
+    :func:`markdown`."""
+    return f"{README_START.format(path=path)}\n{markdown(table)}\n{README_END}"
+
+
+def replace_readme_block(readme: str, table: pd.DataFrame, path: str) -> str:
+    """``readme`` with the block of ``path`` replaced by :func:`readme_block` (ValueError
+    when the README has no such block)."""
+    start = README_START.format(path=path)
+    if start not in readme:
+        raise ValueError(f"the README has no block for {path}: add the line {start!r}")
+    before, rest = readme.split(start, 1)
+    _, after = rest.split(README_END, 1)
+    return before + readme_block(table, path) + after
+
+
+def main(argv=None) -> None:
+    """``python -m decaylab.claims README.md docs/claims.csv …``: rewrite each block."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("readme", type=Path)
+    parser.add_argument("claims", nargs="+")
+    arguments = parser.parse_args(argv)
+    text = arguments.readme.read_text()
+    for path in arguments.claims:
+        text = replace_readme_block(text, read(path), path)
+    arguments.readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
