@@ -140,6 +140,18 @@ GUARDED = {
         lambda c: c["experiments"]["net"]["figures"].update(optimum={"x": "momentum"}),
         "experiments.net.figures.optimum.x",
     ),
+    "a prediction about another x than the optimum figure's": (
+        net(expect={"slope": {"x": "train_size", "value": -1}}),
+        "experiments.net.expect.slope.x",
+    ),
+    "a prediction for a regularization kind the experiment does not have": (
+        net(expect={"slope": {"x": "learning_rate", "by": "regularization", "values": {"l2": 0}}}),
+        "experiments.net.expect.slope",
+    ),
+    "strength per kind without one of the experiment's kinds": (
+        net(regularization={"kind": ["l2", "decoupled"], "strength": {"l2": [0.1]}}),
+        "experiments.net.regularization.strength",
+    ),
     "validation and test fractions leaving no training rows": (
         lambda c: c["datasets"]["blobs"]["split"].update(validation_fraction=0.8),
         "datasets.blobs",

@@ -89,6 +89,11 @@ def test_whole_chain_produces_tables_figures_and_report(study):
             assert (study / f"results/figures/{figure}.{ext}").stat().st_size > 5000
     report = (study / "results/report.html").read_text(errors="replace")
     assert "heatmap" in report and "strength_curves" in report
+    claims = pd.read_csv(study / "results/tables/claims.csv")
+    # one prediction (decoupled: +1), per optimizer and statistic of λ*'s basin
+    assert len(claims) == 2 * 3
+    assert set(claims["verdict"]) <= {"agrees", "disagrees", "inconclusive"}
+    assert "predictions and verdicts" in report
 
 
 def test_runs_table_agrees_with_the_engine_called_directly(study):

@@ -88,33 +88,33 @@ def claims(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
     the prediction, its rivals, the measured slope with its interval, and the verdict."""
     by = expect["slope"].get("by")
     margin = float(expect["slope"].get("margin", MARGIN))
+    measured = {"x", "statistic", "slope", "ci95_low", "ci95_high", "selected_by"}
+    others = [c for c in slopes if c not in measured and not c.startswith("n_") and c != by]
     rows = []
     for group, prediction, rivals in predictions(expect):
         mine = slopes if group is None or by not in slopes else slopes[slopes[by] == group]
         for statistic in optima.STATISTICS:
-            found = mine[mine["statistic"] == statistic]
-            if found.empty:
-                continue
-            row = found.iloc[0]
-            rows.append(
-                {
-                    "experiment": experiment,
-                    "x": row["x"],
-                    "by": by or "",
-                    "group": group or "",
-                    "statistic": statistic,
-                    "prediction": prediction,
-                    "rivals": "; ".join(f"{r:g}" for r in rivals),
-                    "margin": margin,
-                    "slope": row["slope"],
-                    "ci95_low": row["ci95_low"],
-                    "ci95_high": row["ci95_high"],
-                    "verdict": verdict(
-                        prediction, rivals, row["ci95_low"], row["ci95_high"], margin
-                    ),
-                    **{c: row[c] for c in COLUMNS if c.startswith("n_")},
-                }
-            )
+            for _, row in mine[mine["statistic"] == statistic].iterrows():
+                within = ", ".join(f"{c} {row[c]}" for c in others)  # e.g. one per optimizer
+                rows.append(
+                    {
+                        "experiment": experiment,
+                        "x": row["x"],
+                        "by": by or "",
+                        "group": " · ".join(g for g in (group, within) if g),
+                        "statistic": statistic,
+                        "prediction": prediction,
+                        "rivals": "; ".join(f"{r:g}" for r in rivals),
+                        "margin": margin,
+                        "slope": row["slope"],
+                        "ci95_low": row["ci95_low"],
+                        "ci95_high": row["ci95_high"],
+                        "verdict": verdict(
+                            prediction, rivals, row["ci95_low"], row["ci95_high"], margin
+                        ),
+                        **{c: row[c] for c in COLUMNS if c.startswith("n_")},
+                    }
+                )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import patheffects
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import Rectangle
 
@@ -43,7 +44,7 @@ def draw(name: str, frames: dict[str, pd.DataFrame], train: Dataset, test: Datas
         "fit": lambda: fit(frames["runs"], frames["curves"], train, test, **options),
         "learning_curves": lambda: learning_curves(frames["history"], frames["runs"], **options),
         "learning_rates": lambda: learning_rates(frames["history"]),
-        "heatmap": lambda: heatmap(frames["summary"], **options),
+        "heatmap": lambda: heatmap(frames["summary"], optima=frames.get("optima"), **options),
         "strength_curves": lambda: strength_curves(frames["runs"]),
         "optimum": lambda: optimum(frames["optima"], frames["slopes"], **options),
         "equilibrium": lambda: equilibrium(frames["runs"]),
@@ -109,7 +110,12 @@ def fit(
     panels = varying(first_seed, ["regularization"]) if hue != "regularization" else []
     panel_values = sorted(first_seed[panels[0]].unique()) if panels else [None]
     figure, axes = plt.subplots(
-        1, len(panel_values), figsize=(5.2 * len(panel_values), 4.2), sharey=True, squeeze=False
+        1,
+        len(panel_values),
+        figsize=(5.2 * len(panel_values), 5.4),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
     )
     low, high = np.percentile(np.concatenate([train.y.ravel(), test.y.ravel()]), [0, 100])
     margin = 0.25 * (high - low)
@@ -147,25 +153,39 @@ def fit(
             coupled = runs["regularization"].isin(["l2", "decoupled_lr"])
             strengths = sorted(set(runs.loc[coupled, "strength"].dropna()) - {0.0})
             penalized = value is None or value in ("l2", "decoupled_lr")
-            for strength in [0.0, *(strengths[:2] if penalized else [])]:
+            references = [0.0, *(strengths[:2] if penalized else [])]
+            for strength, dashes in zip(references, ("--", "-.", ":"), strict=False):
                 w, b = evaluate.ridge(models.features(spec, train.x), train.y, strength)
                 ax.plot(
                     grid[:, 0],
                     models.features(spec, grid) @ w + b,
-                    "--",
-                    lw=1.2,
+                    dashes,
+                    lw=1.4,
                     color="crimson" if strength else "grey",
-                    label=f"ridge optimum λ={strength:g}" if strength else "least squares",
+                    label=f"ridge optimum, λ = {strength:g}" if strength else "least squares",
                 )
-        if truth is not None:
-            ax.plot(grid[:, 0], truth(grid[:, 0]), color="seagreen", lw=2, label="true curve")
+        if truth is not None:  # black, unlike any palette's fitted line
+            ax.plot(
+                grid[:, 0],
+                truth(grid[:, 0]),
+                color="black",
+                lw=2.2,
+                ls=(0, (1, 1)),
+                label="true curve",
+            )
         ax.set_ylim(low - margin, high + margin)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
         if value is not None:
             ax.set_title(f"{panels[0]} = {value}")
-        ax.legend(fontsize=7, loc="best")
-    figure.tight_layout()
+        ax.legend(  # below the data, never over it; titled by what the colours are
+            fontsize=7,
+            title=f"fitted, first seed, by {label(hue)}" if hue else "fitted, first seed",
+            title_fontsize=7,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.14),
+            ncol=3,
+        )
     return figure
 
 
@@ -212,7 +232,17 @@ def learning_curves(
     )
     grid.set(yscale="log")
     grid.set_axis_labels("epoch", label(metric))
-    grid.figure.suptitle(f"{label(metric)} during training\n({band})", y=1.06, fontsize=10)
+    lines = [c for c in (hue, col) if c]
+    values = [
+        ", ".join(str(row[c]) for c in lines)
+        + ": "
+        + ", ".join(f"{label(s).split()[-1]} {row[s]:g}" for s in settings if pd.notna(row[s]))
+        for _, row in chosen.drop_duplicates(lines + settings).iterrows()
+    ]
+    chosen_values = f"\n{'; '.join(values)}" if settings and lines else ""
+    grid.figure.suptitle(
+        f"{label(metric)} during training\n({band}){chosen_values}", y=1.1, fontsize=10
+    )
     return grid.figure
 
 
@@ -245,10 +275,19 @@ def _tick(value) -> str:
     return "—" if pd.isna(value) else f"{value:g}"
 
 
-def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
+def heatmap(
+    summary: pd.DataFrame,
+    x: str,
+    y: str,
+    metric: str | None = None,
+    optima: pd.DataFrame | None = None,
+):
     """A grid of heatmaps of a metric's mean over seeds, one per combination of kinds.
 
-    Cells show the value. The setting the experiment selected (on its validation metric, in
+    Cells show the value. With ``optima`` (``decaylab.optima``; x the strength), each row also
+    marks its sub-grid λ* (white diamond) and its collapse edge (white bar), placed in log λ
+    between the cells' centres; a row whose least-regularized runs did not converge is
+    labelled so. The setting the experiment selected (on its validation metric, in
     the summary's ``selected``) has a red frame; those not significantly different from it
     (``indistinguishable``) a dashed black one; grid points with a diverged seed are hatched grey
     and show no value. An axis that a kind does not use (``decay_rate`` of a constant schedule)
@@ -261,8 +300,10 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
         require(name in summary, f"{name!r} is not a setting or metric of this experiment")
     higher_is_better = primary in tables.HIGHER_IS_BETTER
     facets = varying(summary, KINDS)
-    row_key = facets[0] if len(facets) >= 2 else None
-    col_keys = facets[1:] if len(facets) >= 2 else facets
+    n_x, n_y = summary[x].nunique(dropna=False), summary[y].nunique(dropna=False)
+    stacked = len(facets) >= 2 or (len(facets) == 1 and n_x > 8)  # wide grids: one per row
+    row_key = facets[0] if stacked else None
+    col_keys = facets[1:] if stacked else facets
     rows = list(dict.fromkeys(summary[row_key])) if row_key else [None]
     col_values = (
         summary[col_keys].astype(str).agg(" · ".join, axis=1)
@@ -271,12 +312,14 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
     )
     cols = list(dict.fromkeys(col_values))
     finite = summary.loc[np.isfinite(summary[column]), column].to_numpy(dtype=float)
-    if not higher_is_better and len(finite) and finite.min() > 0:
-        norm = LogNorm(finite.min(), finite.max())
-    else:
-        norm = Normalize(*(np.percentile(finite, [0, 100]) if len(finite) else (0, 1)))
+    low, high = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+    if not higher_is_better and low > 0 and high > low:
+        norm = LogNorm(low, high)
+    elif high > low:
+        norm = Normalize(low, high)
+    else:  # one value (every accuracy 1): a scale just below it, never above 1
+        norm = Normalize(high - 0.01, high) if higher_is_better else Normalize(low, low + 0.01)
     cmap = "viridis" if higher_is_better else "viridis_r"
-    n_x, n_y = summary[x].nunique(dropna=False), summary[y].nunique(dropna=False)
     selected = summary.index[summary["selected"]] if "selected" in summary else []
     close = (
         summary.index[summary["indistinguishable"].fillna(False).astype(bool)]
@@ -326,18 +369,23 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
                         )
                     )
                     ax.text(c + 0.5, r + 0.5, "diverged", ha="center", va="center", fontsize=6)
-            for index in panel.index.intersection(close):
+            for index in panel.index.intersection(close):  # inset, so neighbours stay apart
                 r, c = y_order.index(panel.loc[index, "_y"]), x_order.index(panel.loc[index, "_x"])
                 ax.add_patch(
-                    Rectangle((c, r), 1, 1, fill=False, edgecolor="black", lw=1.5, ls="--")
+                    Rectangle(
+                        (c + 0.1, r + 0.1), 0.8, 0.8, fill=False, edgecolor="black", lw=1.2, ls="--"
+                    )
                 )
             for index in panel.index.intersection(selected):
                 r, c = y_order.index(panel.loc[index, "_y"]), x_order.index(panel.loc[index, "_x"])
                 ax.add_patch(Rectangle((c, r), 1, 1, fill=False, edgecolor="red", lw=3.5))
-                if r in (0, len(y_order) - 1) or c in (0, len(x_order) - 1):
-                    edges.append(
-                        f"{label(x)} {panel.loc[index, '_x']}, {label(y)} {panel.loc[index, '_y']}"
-                    )
+                ends = ((x, "_x", c, x_order, True), (y, "_y", r, y_order, False))
+                for axis, tick, place, order, ascending in ends:  # rows run from the top down
+                    if len(order) > 1 and place in (0, len(order) - 1):
+                        end = "smallest" if (place == 0) == ascending else "largest"
+                        edges.append(f"{label(axis)} {panel.loc[index, tick]} is the {end} tried")
+            if optima is not None and x == "strength" and y in optima:
+                _mark_basin(ax, panel, optima, y, y_order, x_order, (row, col), row_key, col_keys)
             ax.tick_params(axis="both", labelsize=8, rotation=0)
             ax.set_xlabel(label(x) if i == len(rows) - 1 else "")
             ax.set_ylabel(label(y) if j == 0 else "")
@@ -360,13 +408,60 @@ def heatmap(summary: pd.DataFrame, x: str, y: str, metric: str | None = None):
     else:
         frames = "no selection (the experiment selects nothing)"
     edge = (
-        f"\nselected on the edge of the grid ({'; '.join(edges)}): extend the axis" if edges else ""
+        f"\nselected on the grid's edge ({'; '.join(dict.fromkeys(edges))}): extend that axis"
+        if edges
+        else ""
     )
+    if optima is not None and x == "strength":
+        edge += (
+            "\nwhite ◆: sub-grid λ* (parabola); white |: collapse edge; "
+            "'(not converged)': left out of the slopes"
+        )
     figure.suptitle(
         f"mean {label(primary)} over {n_seeds} seed(s); hatched: a seed diverged\n{frames}{edge}",
         fontsize=9,
     )
     return figure
+
+
+def _mark_basin(ax, panel, optima, y, y_order, x_order, facet, row_key, col_keys):
+    """Per heatmap row, the sub-grid λ* and the collapse edge of ``optima``, placed at their
+    position in log λ between the centres of the cells (whose ticks are ``x_order``)."""
+    mine = optima
+    values = dict(zip([row_key] if row_key else [], [facet[0]], strict=False))
+    for key, value in zip(col_keys, str(facet[1]).split(" · "), strict=False):
+        values[key] = value
+    for key, value in values.items():
+        if key in mine:
+            mine = mine[mine[key].astype(str) == str(value)]
+    strengths = np.array(sorted(panel["strength"].dropna().unique()), dtype=float)
+    if len(strengths) < 2 or (strengths <= 0).any():
+        return
+    logs = np.log(strengths)
+    for _, row in mine.iterrows():
+        tick = _tick(row[y])
+        if tick not in y_order:
+            continue
+        r = y_order.index(tick) + 0.5
+        for name, style in (
+            ("parabola", {"marker": "D", "color": "white", "markeredgecolor": "black"}),
+            (
+                "edge",
+                {
+                    "marker": "|",
+                    "color": "white",
+                    "markersize": 16,
+                    "mew": 2.5,
+                    "path_effects": [patheffects.withStroke(linewidth=4.5, foreground="black")],
+                },
+            ),
+        ):
+            value = row.get(name)
+            if pd.notna(value) and value > 0 and not row.get(f"{name}_flagged", False):
+                c = np.interp(np.log(value), logs, np.arange(len(logs)) + 0.5)
+                ax.plot(c, r, **style)
+        if not row.get("converged", True):
+            ax.text(0.05, r + 0.42, "(not converged)", fontsize=6, color="white", va="bottom")
 
 
 def strength_curves(runs: pd.DataFrame):
@@ -423,7 +518,10 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | N
     the legend gives with its bootstrap interval over seeds. Hollow markers: on or beyond the
     grid's edge (left out of the line); grey: a value of x whose least-regularized runs did not
     converge (left out). Dotted: the slopes ``expect`` predicts, through the fitted points."""
-    require(len(optima), "no λ* to draw")
+    require(
+        (optima["argmin"] > 0).any(),
+        "no positive λ* to draw (every best strength is 0, or every run diverged)",
+    )
     groups = [c for c in slopes if c in optima and c not in (x, "x", "statistic")]
     names = list(STATISTICS)
     figure, axes = plt.subplots(

@@ -104,8 +104,10 @@ def figure_options(wildcards):
 
 
 def optimum_tables(wildcards):
-    """The λ* tables that an ``optimum`` figure draws; nothing for the other figures."""
-    if wildcards.figure != "optimum":
+    """The λ* tables that an ``optimum`` figure draws and a heatmap of such an experiment
+    marks; nothing for the other figures."""
+    figures = experiment_of(wildcards).get("figures", {})
+    if wildcards.figure not in ("optimum", "heatmap") or not figures.get("optimum"):
         return []
     return expand(
         "results/tables/{experiment}/{table}.csv",
