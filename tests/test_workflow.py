@@ -267,8 +267,8 @@ def test_the_default_config_plans_the_full_study(tmp_path):
 
 
 def test_the_report_opens_in_chromium_with_every_figure_and_table(study):
-    """Headless Chromium renders ``results/report.html``: every figure and summary table is in
-    it, the home page describes each experiment, and the page logs no JavaScript error."""
+    """Headless Chromium renders ``results/report.html``: every figure, summary, slopes and
+    claims table is in it, the home page describes each experiment, and the page logs no JavaScript error."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     assert browser, "Chromium is needed (Debian: apt-get install chromium; .ci/run installs it)"
     result = subprocess.run(
@@ -291,8 +291,10 @@ def test_the_report_opens_in_chromium_with_every_figure_and_table(study):
     page = result.stdout
     for figure in sorted((study / "results/figures").glob("*/*.png")):
         assert f"{figure.parent.name}/{figure.name}" in page, figure
-    for experiment in ("line", "net"):
-        assert f"results/tables/{experiment}/summary.csv" in page, experiment
+    for experiment in ("line", "net"):  # tables as pages of the report, not downloads
+        assert f"results/tables/{experiment}/summary.html" in page, experiment
+    assert "results/tables/net/slopes.html" in page
+    assert "results/tables/claims.html" in page
     assert "selects its setting on the" in page  # the home page's description
     errors = [
         line

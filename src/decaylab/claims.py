@@ -124,12 +124,17 @@ def read(path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=text).fillna({c: "" for c in text})
 
 
+def _signed(value: float) -> str:
+    """``value`` to two decimals with its sign, and no "-0.00"."""
+    return f"{round(value, 2) + 0.0:+.2f}"
+
+
 def _interval(row) -> str:
     if not np.isfinite(row["slope"]):
         return "no fit"
     if not np.isfinite(row["ci95_low"]):
-        return f"{row['slope']:+.2f}"
-    return f"{row['slope']:+.2f} [{row['ci95_low']:+.2f}, {row['ci95_high']:+.2f}]"
+        return _signed(row["slope"])
+    return f"{_signed(row['slope'])} [{_signed(row['ci95_low'])}, {_signed(row['ci95_high'])}]"
 
 
 def markdown(table: pd.DataFrame, statistics=("parabola", "edge", "argmin")) -> str:

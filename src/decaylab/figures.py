@@ -123,8 +123,8 @@ def fit(
         subset = first_seed if value is None else first_seed[first_seed[panels[0]] == value]
         if hue is not None and subset[hue].isna().all():
             for _, line in subset.groupby("line"):
-                ax.plot(line["x"], line["prediction"], color="black", lw=1.5)
-            ax.plot([], [], color="black", label=f"{hue}: n/a")
+                ax.plot(line["x"], line["prediction"], color="C0", lw=1.5)
+            ax.plot([], [], color="C0", label=f"{hue}: n/a")
             subset = subset.iloc[:0]
         palette = "viridis" if hue in ("strength", "learning_rate", "decay_rate") else "deep"
         sns.lineplot(

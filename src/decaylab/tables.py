@@ -246,7 +246,9 @@ def html_page(title: str, note: str, frame: pd.DataFrame, digits: int = 4) -> st
 
     shown = frame.copy()
     for column in shown.select_dtypes("float").columns:
-        shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.{digits}g}")
+        shown[column] = shown[column].map(  # rounding first: no -6.5e-16 for a zero
+            lambda v: "" if pd.isna(v) else f"{round(v, 10) + 0.0:.{digits}g}"
+        )
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif} td,th{text-align:right;padding:2px 8px}"

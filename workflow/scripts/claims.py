@@ -29,8 +29,9 @@ with files.atomic(snakemake.output.page) as temporary:
             "What theory predicted, what was measured, and the verdict",
             "Per prediction (an experiment's expect) and statistic of λ*'s basin: the slope of "
             "log λ* on log x with its 95 % bootstrap interval over seeds. agrees: the interval "
-            "holds the prediction and no rival; disagrees: it excludes the prediction; "
-            "inconclusive: otherwise, or no interval.",
+            "meets prediction ± margin and no rival ± margin; disagrees: it misses prediction "
+            "± margin; inconclusive: otherwise, or no interval. n_fitted of n_x values of x "
+            "entered the fit (n_unconverged did not train, n_flagged lay on the grid's edge).",
             table,
         )
     )
