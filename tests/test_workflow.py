@@ -268,7 +268,8 @@ def test_the_default_config_plans_the_full_study(tmp_path):
 
 def test_the_report_opens_in_chromium_with_every_figure_and_table(study):
     """Headless Chromium renders ``results/report.html``: every figure, summary, slopes and
-    claims table is in it, the home page describes each experiment, and the page logs no JavaScript error."""
+    claims table is in it, the home page describes each experiment, and the page logs no
+    JavaScript error."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     assert browser, "Chromium is needed (Debian: apt-get install chromium; .ci/run installs it)"
     result = subprocess.run(

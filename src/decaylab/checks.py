@@ -542,8 +542,13 @@ def _memory_bytes() -> int | None:
         return None
 
 
-def _expect_problems(key, experiment, axes) -> list[str]:
-    """A prediction must name the optimum figure's x, and (per group) groups of its ``by``."""
+def _expect_problems(key, experiment, axes, regularizations) -> list[str]:
+    """A prediction must name the optimum figure's x, and (per group) groups of its ``by``; an
+    equilibrium needs a strength."""
+    if "equilibrium" in experiment.get("expect", {}) and all(
+        not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations
+    ):
+        return [f"{key}.expect.equilibrium: needs a regularization kind with a strength"]
     slope = experiment.get("expect", {}).get("slope")
     if not slope:
         return []
@@ -624,7 +629,7 @@ def _figure_problems(key, experiment_name, experiment, dataset: DataFacts, regul
             found.append(f"{key}.figures.optimum: λ* is chosen on validation; select is none")
         if all(not registry.REGULARIZATIONS[r].hyperparameters for r in regularizations):
             found.append(f"{key}.figures.optimum: needs a regularization kind with a strength")
-    found += _expect_problems(key, experiment, axes)
+    found += _expect_problems(key, experiment, axes, regularizations)
     for figure in ("heatmap", "learning_curves", "scatter"):
         options = figures.get(figure) or {}
         if not isinstance(options, dict):

@@ -70,10 +70,16 @@ def verdict(prediction: float, rivals, low: float, high: float, margin: float = 
     return AGREES
 
 
+def kind(expect: dict) -> str:
+    """What an ``expect`` predicts: ``slope`` (of log λ* on log x) or ``equilibrium`` (of the
+    effective learning rate on η·λ, :mod:`decaylab.equilibrium`)."""
+    return "slope" if "slope" in expect else "equilibrium"
+
+
 def predictions(expect: dict) -> list[tuple[str | None, float, list[float]]]:
-    """``(group, prediction, rivals)`` of an ``expect.slope``: one per entry of ``values``
-    (with ``by``), or the one ``value`` (without)."""
-    slope = expect["slope"]
+    """``(group, prediction, rivals)`` of an ``expect``: one per entry of ``values`` (with
+    ``by``), or the one ``value`` (without)."""
+    slope = expect[kind(expect)]
     if "by" not in slope:
         return [(None, float(slope["value"]), [float(r) for r in slope.get("rivals", [])])]
     rivals = slope.get("rivals", {})
@@ -84,16 +90,17 @@ def predictions(expect: dict) -> list[tuple[str | None, float, list[float]]]:
 
 
 def claims(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
-    """One row per prediction of ``expect`` and statistic of ``slopes`` (``optima.slopes``):
-    the prediction, its rivals, the measured slope with its interval, and the verdict."""
-    by = expect["slope"].get("by")
-    margin = float(expect["slope"].get("margin", MARGIN))
+    """One row per prediction of ``expect`` and statistic of ``slopes`` (``optima.slopes``, or
+    ``equilibrium.slope``): the prediction, its rivals, the measured slope with its interval,
+    and the verdict."""
+    by = expect[kind(expect)].get("by")
+    margin = float(expect[kind(expect)].get("margin", MARGIN))
     measured = {"x", "statistic", "slope", "ci95_low", "ci95_high", "selected_by"}
     others = [c for c in slopes if c not in measured and not c.startswith("n_") and c != by]
     rows = []
     for group, prediction, rivals in predictions(expect):
         mine = slopes if group is None or by not in slopes else slopes[slopes[by] == group]
-        for statistic in optima.STATISTICS:
+        for statistic in mine["statistic"].unique():
             for _, row in mine[mine["statistic"] == statistic].iterrows():
                 within = ", ".join(f"{c} {row[c]}" for c in others)  # e.g. one per optimizer
                 rows.append(
@@ -137,18 +144,30 @@ def _interval(row) -> str:
     return f"{_signed(row['slope'])} [{_signed(row['ci95_low'])}, {_signed(row['ci95_high'])}]"
 
 
+STATISTIC_NAMES = {
+    **{name: text.split(" (")[0] for name, text in optima.STATISTICS.items()},
+    "effective_rate": "effective rate η/‖w‖² on η·λ",
+}
+
+
 def markdown(table: pd.DataFrame, statistics=("parabola", "edge", "argmin")) -> str:
     """The claims as a Markdown table: one row per prediction, per statistic its slope with the
-    95 % interval and verdict, and how many values of x were fitted of how many."""
+    95 % interval and verdict, and how many values of x were fitted of how many; a claim about
+    another statistic (the equilibrium's) in the first column."""
     header = ["experiment", "group", "predicted (rivals)"]
-    header += [f"{optima.STATISTICS[s].split(' (')[0]}" for s in statistics]
+    header += [STATISTIC_NAMES[s] for s in statistics]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     keys = ["experiment", "group", "prediction", "rivals"]
     for (experiment, group, prediction, rivals), rows in table.groupby(keys, sort=False):
         margin = rows["margin"].iloc[0]
         cells = [experiment, group or "—", f"{prediction:+g} ± {margin:g} ({rivals or 'none'})"]
+        other = rows[~rows["statistic"].isin(statistics)]  # e.g. the equilibrium's slope
+        if len(other):
+            cells[1] = STATISTIC_NAMES[other["statistic"].iloc[0]]
         for statistic in statistics:
             found = rows[rows["statistic"] == statistic]
+            if found.empty and statistic == statistics[0]:
+                found = other
             if found.empty:
                 cells.append("—")
                 continue

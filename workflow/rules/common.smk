@@ -52,6 +52,7 @@ localrules:
     aggregate_experiment,
     aggregate_study,
     claims,
+    equilibrium_slope,
     provenance,
     figure,
     tensorboard_logs,
@@ -114,6 +115,16 @@ def optimum_tables(wildcards):
         experiment=wildcards.experiment,
         table=["optima", "slopes"],
     )
+
+
+def claim_table(experiment):
+    """The table an experiment's ``expect`` is tested on: its λ* slopes, or its equilibrium's."""
+    name = (
+        "slopes"
+        if "slope" in config["experiments"][experiment]["expect"]
+        else "equilibrium"
+    )
+    return f"results/tables/{experiment}/{name}.csv"
 
 
 def experiment_of(wildcards):

@@ -94,11 +94,22 @@ rule optimum_slopes:
         "../scripts/optimum_slopes.py"
 
 
+rule equilibrium_slope:
+    input:
+        runs=rules.aggregate_experiment.output.runs,
+    output:
+        slope="results/tables/{experiment}/equilibrium.csv",
+    log:
+        "logs/equilibrium_slope/{experiment}.log",
+    conda:
+        "../envs/decaylab.yaml"
+    script:
+        "../scripts/equilibrium_slope.py"
+
+
 rule claims:
     input:
-        slopes=expand(
-            "results/tables/{experiment}/slopes.csv", experiment=CLAIMING_EXPERIMENTS
-        ),
+        slopes=[claim_table(e) for e in CLAIMING_EXPERIMENTS],
     output:
         claims="results/tables/claims.csv",
         page=report(
