@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import matplotlib.pyplot as plt
@@ -517,32 +518,36 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | N
     ``x`` on log-log axes, one colour per group of runs, with the least-squares line whose slope
     the legend gives with its bootstrap interval over seeds. Hollow markers: on or beyond the
     grid's edge (left out of the line); grey: a value of x whose least-regularized runs did not
-    converge (left out). Dotted: the slopes ``expect`` predicts, through the fitted points."""
+    converge (left out). Dotted: the slopes ``expect`` predicts, through the fitted points.
+    Where the grid was written as a timescale, a second row shows each statistic as τ in
+    epochs, the quantity the prediction is about (constant: dotted)."""
     require(
         (optima["argmin"] > 0).any(),
         "no positive λ* to draw (every best strength is 0, or every run diverged)",
     )
     groups = [c for c in slopes if c in optima and c not in (x, "x", "statistic")]
     names = list(STATISTICS)
+    units = ["", "_timescale"] if f"{names[0]}_timescale" in optima else [""]
     figure, axes = plt.subplots(
-        1,
+        len(units),
         len(names),
-        figsize=(4.3 * len(names), 4.6),
+        figsize=(4.3 * len(names), 4.6 * len(units)),
         sharex=True,
-        sharey=True,
+        sharey="row",
+        squeeze=False,
         layout="constrained",
     )
     keys = slopes.drop_duplicates(groups)[groups] if groups else pd.DataFrame(index=[0])
     palette = dict(zip(keys.index, sns.color_palette(n_colors=max(len(keys), 1)), strict=False))
     predicted = {group: value for group, value, _ in claims.predictions(expect)} if expect else {}
-    for ax, name in zip(axes, names, strict=True):
+    for (unit, name), ax in zip(itertools.product(units, names), axes.flat, strict=True):
         for index, key in keys.iterrows():
             mine, rows = optima, slopes[slopes["statistic"] == name]
             for column in groups:
                 mine, rows = mine[mine[column] == key[column]], rows[rows[column] == key[column]]
             row = rows.iloc[0]
             colour = palette[index]
-            value = mine[name].to_numpy(float)
+            value = mine[name + unit].to_numpy(float)
             shown = np.isfinite(value) & (value > 0)
             flagged = mine[f"{name}_flagged"].to_numpy(bool)
             trained = mine["converged"].to_numpy(bool)
@@ -556,12 +561,13 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | N
                 ax.scatter(xs[where], value[where], zorder=3, **style)
             fitted = shown & trained & ~flagged
             group = ", ".join(str(key[c]) for c in groups) or "all runs"
-            if pd.notna(row["slope"]) and fitted.sum() >= 2:
+            if fitted.sum() >= 2:
                 logs, logv = np.log(xs[fitted]), np.log(value[fitted])
                 span = np.linspace(logs.min(), logs.max(), 20)
-                line = np.mean(logv - row["slope"] * logs) + row["slope"] * span
-                ax.plot(np.exp(span), np.exp(line), ls="--", color=colour)
-                guess = predicted.get(str(key[groups[0]]) if groups else None)
+                guess = 0.0 if unit else predicted.get(str(key[groups[0]]) if groups else None)
+                if pd.notna(row["slope"]) and not unit:
+                    line = np.mean(logv - row["slope"] * logs) + row["slope"] * span
+                    ax.plot(np.exp(span), np.exp(line), ls="--", color=colour)
                 if guess is not None:
                     centre = np.mean(logv - guess * logs) + guess * span
                     ax.plot(np.exp(span), np.exp(centre), ls=":", lw=2, color=colour, alpha=0.7)
@@ -574,10 +580,18 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | N
             ax.plot([], [], color=colour, marker="o", ls="--", label=f"{group}: {slope}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ticks = np.sort(optima[x].unique())
+        ax.set_xticks(ticks, labels=[_tick(t) for t in ticks], fontsize=8)
+        ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.set_xlabel(label(x))
-        ax.set_title(STATISTICS[name], fontsize=9)
-        ax.legend(fontsize=7, title="slope [95 % CI]", title_fontsize=7, loc="best")
-    axes[0].set_ylabel("λ (per statistic)")
+        if unit:
+            ax.set_title("… as the timescale τ = 1/(η·λ·M)", fontsize=9)
+        else:
+            ax.set_title(STATISTICS[name], fontsize=9)
+            ax.legend(fontsize=7, title="slope of log λ [95 % CI]", title_fontsize=7, loc="best")
+    axes[0, 0].set_ylabel("λ (per statistic)")
+    if len(units) > 1:
+        axes[1, 0].set_ylabel("τ in epochs (per statistic)")
     seeds = int(slopes["n_seeds"].max())
     distinct = math.comb(2 * seeds - 1, seeds)
     figure.suptitle(

@@ -233,12 +233,19 @@ def optima(
 ) -> pd.DataFrame:
     """Per group and value of ``x``: every statistic (``argmin``, ``parabola``, ``edge``) with
     whether it is flagged (``*_flagged``: on the grid's edge or beyond it), whether the
-    least-regularized runs converged, their training loss, and the best mean of ``metric``.
+    least-regularized runs converged, their training loss, and the best mean of ``metric``;
+    where the grid was written as a timescale, each statistic also as τ = 1/(η·λ·M) in epochs
+    (``*_timescale``).
     ``nothing``: :func:`learned_nothing` (without it, no edge and no convergence check)."""
     groups = groups_of(runs, x)
     sign = -1.0 if metric in tables.HIGHER_IS_BETTER else 1.0
     reference = None if nothing is None else sign * nothing.metric
     untrained = None if nothing is None else nothing.train_loss
+    timescale = {}  # the grid was written as τ = 1/(η·λ·M): η and M per x, to convert back
+    if "timescale" in runs and x != "learning_rate":
+        per_x = runs.groupby(x)[["learning_rate", "updates_per_epoch"]]
+        if (per_x.nunique() == 1).all().all():
+            timescale = per_x.first().to_dict("index")
     rows = []
     for surface in surfaces(runs, x, metric, groups):
         means = surface.values.mean(axis=2)
@@ -255,6 +262,19 @@ def optima(
                     "weakest_train_loss": float(np.nanmean(surface.train_loss[i]))
                     if np.isfinite(surface.train_loss[i]).any()
                     else np.nan,
+                    **(
+                        {
+                            f"{n}_timescale": 1.0
+                            / (
+                                timescale[value]["learning_rate"]
+                                * found[n][0][i]
+                                * timescale[value]["updates_per_epoch"]
+                            )
+                            for n in STATISTICS
+                        }
+                        if value in timescale
+                        else {}
+                    ),
                     "strengths_tried": int(np.sum(~np.isnan(surface.strengths[i]))),
                     f"{metric}_mean": sign * np.nanmin(means[i]),
                 }
