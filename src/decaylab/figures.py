@@ -395,9 +395,9 @@ def heatmap(
             if averaged:
                 title += f"\n(mean over {', '.join(averaged)})"
             ax.set_title(title, fontsize=9)
-    colour_label = f"{label(primary)} ({'higher' if higher_is_better else 'lower'} is better)"
-    figure.colorbar(
-        plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=colour_label, shrink=0.8
+    colour_label = f"{label(primary)}\n({'higher' if higher_is_better else 'lower'} is better)"
+    figure.colorbar(  # the label on two lines: it fits beside a heatmap of two rows
+        plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=colour_label, shrink=0.9
     )
     n_seeds = int(summary["n_seeds"].max())
     if len(selected):
