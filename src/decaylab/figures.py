@@ -540,6 +540,7 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | N
     keys = slopes.drop_duplicates(groups)[groups] if groups else pd.DataFrame(index=[0])
     palette = dict(zip(keys.index, sns.color_palette(n_colors=max(len(keys), 1)), strict=False))
     predicted = {group: value for group, value, _ in claims.predictions(expect)} if expect else {}
+    by = expect[claims.kind(expect)].get("by") if expect else None
     for (unit, name), ax in zip(itertools.product(units, names), axes.flat, strict=True):
         for index, key in keys.iterrows():
             mine, rows = optima, slopes[slopes["statistic"] == name]
@@ -564,7 +565,9 @@ def optimum(optima: pd.DataFrame, slopes: pd.DataFrame, x: str, expect: dict | N
             if fitted.sum() >= 2:
                 logs, logv = np.log(xs[fitted]), np.log(value[fitted])
                 span = np.linspace(logs.min(), logs.max(), 20)
-                guess = 0.0 if unit else predicted.get(str(key[groups[0]]) if groups else None)
+                group_of = str(key[by]) if by in groups else None
+                only = next(iter(predicted.values())) if len(predicted) == 1 else None
+                guess = 0.0 if unit else predicted.get(group_of, only)
                 if pd.notna(row["slope"]) and not unit:
                     line = np.mean(logv - row["slope"] * logs) + row["slope"] * span
                     ax.plot(np.exp(span), np.exp(line), ls="--", color=colour)
