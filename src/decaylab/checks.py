@@ -281,6 +281,8 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
     regularization = experiment.get("regularization", {})
     regularizations = grid.as_list(regularization.get("kind", "none"))
     found += _unread_settings(key, experiment, optimizers, schedules, regularizations)
+    if any(".regularization.strength:" in problem for problem in found):
+        return found  # the runs cannot be listed without a strength for every kind
     found += _ranges(key, experiment, optimizers, schedules)
     found += _design_problems(key, experiment, optimizers, schedules, regularizations)
     if "piecewise" in schedules:
