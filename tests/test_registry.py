@@ -67,7 +67,9 @@ def _schema_of(name):
     regularization = EXPERIMENT["regularization"]["properties"]
     for place in (EXPERIMENT, schedule, regularization):
         if name in place:
-            base = place[name]["$ref"].rsplit("/", 1)[1].removesuffix("_axis")
+            entry = place[name]
+            ref = entry["$ref"] if "$ref" in entry else entry["oneOf"][0]["$ref"]  # or per kind
+            base = ref.rsplit("/", 1)[1].removesuffix("_axis")
             return DEFS.get(f"{base}_number", DEFS.get(base))
     raise AssertionError(f"hyper-parameter {name!r} is not a key of the schema")
 

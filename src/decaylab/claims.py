@@ -6,6 +6,9 @@ An experiment may declare the slope of log λ* on log x that theory predicts, pe
     expect: {slope: {x: learning_rate, by: regularization,
                      values: {l2: 0, decoupled: 1}, rivals: {l2: [-1], decoupled: [0]}}}
 
+or, for a scale-invariant network, the slope of its equilibrium's effective learning rate on
+η·λ (``expect: {equilibrium: {value: 0.5}}``, :mod:`decaylab.equilibrium`).
+
 :func:`claims` pairs every prediction with each statistic's measured slope and 95 % interval
 (:mod:`decaylab.optima`) and :func:`verdict` decides, with each prediction taken as a band
 ``± margin`` (:data:`MARGIN`): *agrees* when the interval meets the prediction's band and no
