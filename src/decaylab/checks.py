@@ -280,9 +280,10 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
     schedules = grid.as_list(schedule.get("kind", "constant"))
     regularization = experiment.get("regularization", {})
     regularizations = grid.as_list(regularization.get("kind", "none"))
+    per_kind = _per_kind_problems(key, regularization, regularizations)
+    if per_kind:  # the runs cannot be listed without a strength for every kind
+        return found + per_kind
     found += _unread_settings(key, experiment, optimizers, schedules, regularizations)
-    if any(".regularization.strength:" in problem for problem in found):
-        return found  # the runs cannot be listed without a strength for every kind
     found += _ranges(key, experiment, optimizers, schedules)
     found += _design_problems(key, experiment, optimizers, schedules, regularizations)
     if "piecewise" in schedules:
@@ -387,6 +388,20 @@ def _design_problems(key, experiment, optimizers, schedules, regularizations) ->
     return found
 
 
+def _per_kind_problems(key, regularization, regularizations) -> list[str]:
+    """A strength given per kind must name every kind that reads one, and no other."""
+    strengths = regularization.get("strength")
+    if not grid.per_kind(strengths):
+        return []
+    reading = {r for r in regularizations if registry.REGULARIZATIONS[r].hyperparameters}
+    if set(strengths) == reading:
+        return []
+    return [
+        f"{key}.regularization.strength: per kind, it must name every kind that reads a "
+        f"strength and no other: {sorted(reading)}; got {sorted(strengths)}"
+    ]
+
+
 def _unread_settings(key, experiment, optimizers, schedules, regularizations) -> list[str]:
     """Numbers and options that no kind of the experiment reads (a silent no-op otherwise)."""
     found = []
@@ -405,14 +420,6 @@ def _unread_settings(key, experiment, optimizers, schedules, regularizations) ->
         for n in ("strength", *registry.DERIVED_STRENGTHS)
         if n in experiment.get("regularization", {}) or n in designed
     ]
-    strengths = experiment.get("regularization", {}).get("strength")
-    if grid.per_kind(strengths):
-        reading = {r for r in regularizations if registry.REGULARIZATIONS[r].hyperparameters}
-        if set(strengths) != reading:
-            found.append(
-                f"{key}.regularization.strength: per kind, it must name every kind that reads a "
-                f"strength and no other: {sorted(reading)}; got {sorted(strengths)}"
-            )
     if given and regularizations == ["none"]:
         found.append(f"{key}.regularization.{given[0]}: regularization kind none reads no strength")
     if len(given) > 1:

@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from decaylab import tables
-
-RESAMPLES = 2000
-"""Bootstrap resamples of the seeds."""
 
 
 def equilibrated(runs: pd.DataFrame) -> pd.Series:
@@ -40,7 +36,7 @@ def _fit(log_rate: np.ndarray, log_effective: np.ndarray) -> float:
     return float(np.polyfit(log_rate, log_effective, 1)[0])
 
 
-def slope(runs: pd.DataFrame, resamples: int = RESAMPLES, seed: int = 0) -> pd.DataFrame:
+def slope(runs: pd.DataFrame, resamples: int = tables.RESAMPLES, seed: int = 0) -> pd.DataFrame:
     """The slope of log(η/‖w‖²) on log(η·λ) over the equilibrated runs, with its interval over
     seeds, as one row shaped like :func:`decaylab.optima.slopes`' (``statistic``
     ``effective_rate``; ``n_x`` the distinct η·λ, ``n_unconverged`` those left out)."""
@@ -57,22 +53,13 @@ def slope(runs: pd.DataFrame, resamples: int = RESAMPLES, seed: int = 0) -> pd.D
     per_seed = [frame[frame["seed"] == s] for s in seeds]
 
     def resampled(drawn):
-        chosen = pd.concat([per_seed[int(i)] for i in drawn])
+        chosen = pd.concat([per_seed[i] for i in drawn])
         return _fit(chosen["log_rate"].to_numpy(), chosen["log_effective"].to_numpy())
 
     value = _fit(frame["log_rate"].to_numpy(), frame["log_effective"].to_numpy())
     low = high = np.nan
-    if len(seeds) > 1 and np.isfinite(value):
-        interval = stats.bootstrap(
-            (np.arange(len(seeds)),),
-            resampled,
-            n_resamples=resamples,
-            confidence_level=tables.CONFIDENCE,
-            method="percentile",
-            vectorized=False,
-            random_state=np.random.RandomState(seed),
-        ).confidence_interval
-        low, high = interval.low, interval.high
+    if np.isfinite(value):
+        low, high = tables.seed_interval(len(seeds), resampled, resamples, seed)
     distinct = rate[rate > 0].round(12).nunique()
     fitted = rate[keep].round(12).nunique()
     return pd.DataFrame(

@@ -19,7 +19,7 @@ basin of the validation metric m(λ) — the mean over seeds — by three statis
 
 :func:`slopes` fits ``log statistic = a + b·log x`` by least squares over the values of x whose
 least-regularized runs have *converged* (:func:`converged`) and whose statistic is not flagged,
-and gives ``b`` a 95 % percentile bootstrap interval over seeds (``scipy.stats.bootstrap``): a
+and gives ``b`` a 95 % percentile bootstrap interval over seeds (``tables.seed_interval``): a
 resample draws seeds with replacement, every grid point keeps the runs of the drawn seeds, and
 the statistic and its slope are found again. λ* is chosen on a validation metric, as everything
 else in the study. A diverged run counts as the worst value possible.
@@ -33,12 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from decaylab import registry, tables
-
-RESAMPLES = 2000
-"""Bootstrap resamples of the seeds."""
 
 SEARCHED = {"strength", "seed", *registry.DERIVED_STRENGTHS}
 """What is searched over (λ, in whichever form the experiment gives it) or averaged (seeds)."""
@@ -209,6 +205,15 @@ def statistic(name: str, means: np.ndarray, strengths: np.ndarray, collapsed: fl
     return collapse_edge(means, strengths, collapsed)
 
 
+def _references(metric: str, nothing: NothingLearned | None):
+    """The sign that makes ``metric`` lower-is-better, the collapse edge's reference in that
+    orientation, and the convergence check's training loss (both None without ``nothing``)."""
+    sign = -1.0 if metric in tables.HIGHER_IS_BETTER else 1.0
+    if nothing is None:
+        return sign, None, None
+    return sign, sign * nothing.metric, nothing.train_loss
+
+
 def _slope(x: np.ndarray, value: np.ndarray, keep: np.ndarray) -> float:
     """The least-squares slope of log value on log x over the rows kept with a positive value."""
     keep = keep & np.isfinite(value) & (value > 0)
@@ -219,7 +224,7 @@ def _slope(x: np.ndarray, value: np.ndarray, keep: np.ndarray) -> float:
 
 def _resampled_slope(name, surface, collapsed, fitted_rows, drawn) -> float:
     """The slope of statistic ``name`` with the seeds ``drawn`` (indices into the last axis)."""
-    means = surface.values[:, :, drawn.astype(int)].mean(axis=2)
+    means = surface.values[:, :, drawn].mean(axis=2)
     value, flagged = statistic(name, means, surface.strengths, collapsed)
     return _slope(surface.xs, value, fitted_rows & ~flagged)
 
@@ -238,9 +243,7 @@ def optima(
     (``*_timescale``).
     ``nothing``: :func:`learned_nothing` (without it, no edge and no convergence check)."""
     groups = groups_of(runs, x)
-    sign = -1.0 if metric in tables.HIGHER_IS_BETTER else 1.0
-    reference = None if nothing is None else sign * nothing.metric
-    untrained = None if nothing is None else nothing.train_loss
+    sign, reference, untrained = _references(metric, nothing)
     timescale = {}  # the grid was written as τ = 1/(η·λ·M): η and M per x, to convert back
     if "timescale" in runs and x != "learning_rate":
         per_x = runs.groupby(x)[["learning_rate", "updates_per_epoch"]]
@@ -288,7 +291,7 @@ def slopes(
     metric: str,
     nothing: NothingLearned | None = None,
     tolerance: float = CONVERGENCE_TOLERANCE,
-    resamples: int = RESAMPLES,
+    resamples: int = tables.RESAMPLES,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Per group and statistic, the slope of log statistic on log ``x`` over the converged,
@@ -299,9 +302,7 @@ def slopes(
     interval with an end on the estimate itself. The interval says how much the seeds move
     the answer, nothing about other data or architectures."""
     groups = groups_of(runs, x)
-    sign = -1.0 if metric in tables.HIGHER_IS_BETTER else 1.0
-    reference = None if nothing is None else sign * nothing.metric
-    untrained = None if nothing is None else nothing.train_loss
+    _, reference, untrained = _references(metric, nothing)
     rows = []
     for surface in surfaces(runs, x, metric, groups):
         trained = converged(surface.train_loss, untrained, tolerance)
@@ -311,17 +312,13 @@ def slopes(
             value, flagged = statistic(name, means, surface.strengths, reference)
             slope = _slope(surface.xs, value, trained & ~flagged)
             low = high = np.nan
-            if n_seeds > 1 and np.isfinite(slope):
-                interval = stats.bootstrap(
-                    (np.arange(n_seeds),),
+            if np.isfinite(slope):
+                low, high = tables.seed_interval(
+                    n_seeds,
                     functools.partial(_resampled_slope, name, surface, reference, trained),
-                    n_resamples=resamples,
-                    confidence_level=tables.CONFIDENCE,
-                    method="percentile",
-                    vectorized=False,
-                    random_state=np.random.RandomState(seed),
-                ).confidence_interval
-                low, high = interval.low, interval.high
+                    resamples,
+                    seed,
+                )
             rows.append(
                 {
                     **dict(zip(groups, surface.key, strict=True)),
