@@ -1,5 +1,7 @@
+import argparse
 import json
 import math
+import sys
 
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -8,14 +10,21 @@ from snakemake.utils import validate
 
 from decaylab import checks, files, grid
 
+
+def command_line_configfiles(argv):
+    """The files given to ``--configfile``/``--configfiles``. Snakemake reads them with a YAML
+    loader that keeps the last of a key given twice, so they are checked here too (files named
+    in a profile are not: Snakemake does not say which files it read)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--configfile", "--configfiles", nargs="+", action="extend")
+    return parser.parse_known_args(argv)[0].configfile or []
+
+
+CONFIGFILES = command_line_configfiles(sys.argv[1:])
 SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 with open(SCHEMA) as schema_file:
     PROBLEMS = [
-        problem
-        for path in dict.fromkeys(
-            [*workflow.configfiles, *workflow.overwrite_configfiles]
-        )
-        for problem in checks.file_problems(path)
+        problem for path in CONFIGFILES for problem in checks.file_problems(path)
     ] or checks.problems(config, yaml.load(schema_file, checks.FastSafeLoader))
 if PROBLEMS:
     raise WorkflowError(
@@ -35,9 +44,7 @@ if UNWRITABLE:
 SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
 EXPERIMENTS = list(config["experiments"])
 CLAIMING_EXPERIMENTS = [e for e in EXPERIMENTS if "expect" in config["experiments"][e]]
-if (
-    workflow.overwrite_configfiles
-):  # `--configfile`: say so before it replaces another study
+if CONFIGFILES:  # `--configfile`: say so before it replaces another study
     REPLACED = files.replaced_study(EXPERIMENTS)
     if REPLACED:
         logger.warning(f"Note: {REPLACED}")
