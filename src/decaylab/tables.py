@@ -257,22 +257,3 @@ def seed_interval(n_seeds: int, statistic, resamples: int = RESAMPLES, seed: int
         random_state=np.random.RandomState(seed),
     ).confidence_interval
     return interval.low, interval.high
-
-
-def html_page(title: str, note: str, frame: pd.DataFrame, digits: int = 4) -> str:
-    """``frame`` as a page of the report: a title, a sentence on what it shows, the table
-    (numbers to ``digits`` significant digits)."""
-    import html
-
-    shown = frame.copy()
-    for column in shown.select_dtypes("float").columns:
-        shown[column] = shown[column].map(  # rounding first: no -6.5e-16 for a zero
-            lambda v: "" if pd.isna(v) else f"{round(v, 10) + 0.0:.{digits}g}"
-        )
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif} td,th{text-align:right;padding:2px 8px}"
-        " th{position:sticky;top:0;background:#eee}</style></head>"
-        f"<body><h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>"
-        f"{shown.to_html(border=1, index=False, na_rep='')}</body></html>"
-    )

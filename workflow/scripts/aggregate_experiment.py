@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from decaylab import files, tables
+from decaylab import files, report_pages, tables
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
@@ -34,7 +34,7 @@ summary = tables.summarize(runs, None if select == "none" else select)
 files.write_csv(summary, snakemake.output.summary)
 with files.atomic(snakemake.output.page) as temporary:
     temporary.write_text(
-        tables.html_page(
+        report_pages.table_page(
             f"{snakemake.wildcards.experiment}: summary over seeds",
             "One row per grid point: each metric's mean, standard deviation and 95 % interval "
             "half-width over seeds; selected: the point chosen on validation.",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from decaylab import claims, files, tables
+from decaylab import claims, files, report_pages
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
@@ -25,7 +25,7 @@ table = pd.concat(
 files.write_csv(table, snakemake.output.claims)
 with files.atomic(snakemake.output.page) as temporary:
     temporary.write_text(
-        tables.html_page(
+        report_pages.table_page(
             "What theory predicted, what was measured, and the verdict",
             "Per prediction (an experiment's expect) and statistic of λ*'s basin: the slope of "
             "log λ* on log x with its 95 % bootstrap interval over seeds. agrees: the interval "

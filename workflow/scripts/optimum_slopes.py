@@ -3,7 +3,7 @@
 import os
 import sys
 
-from decaylab import data, files, optima, tables
+from decaylab import data, files, optima, report_pages
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
@@ -23,7 +23,7 @@ slopes = optima.slopes(runs, x, metric, nothing)
 files.write_csv(slopes, snakemake.output.slopes)
 with files.atomic(snakemake.output.page) as temporary:
     temporary.write_text(
-        tables.html_page(
+        report_pages.table_page(
             f"{snakemake.wildcards.experiment}: slopes of log λ* on log {x}",
             f"Each statistic of λ*'s basin ({'; '.join(optima.STATISTICS.values())}), chosen on "
             f"{metric}; a network that learned nothing scores {nothing.metric:.4g}. Fitted over "
