@@ -52,6 +52,7 @@ seeds alone is narrow enough (±0.01) to reject 0 for a slope of 0.02, so a clai
 against a band, written down with it. A quarter keeps the bands of predictions one apart
 (−1, 0, +1) disjoint with room between."""
 
+
 def verdict(prediction: float, rivals, low: float, high: float, margin: float = MARGIN) -> str:
     """*agrees* if the interval ``[low, high]`` meets ``prediction ± margin`` and meets no
     ``rival ± margin``; *disagrees* if it misses ``prediction ± margin``; *inconclusive*
