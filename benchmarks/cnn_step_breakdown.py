@@ -121,7 +121,7 @@ def main():
     from decaylab import docs_blocks
 
     command = "python benchmarks/cnn_step_breakdown.py"
-    measured_on = f"{os.cpu_count()} CPU cores, {args.threads} threads, float32, XLA"
+    measured_on = f"a {os.cpu_count()}-core machine, {args.threads} threads, float32, XLA"
     rates = [
         ("product 2048³", f"{peak_seconds * 1e3:.1f}", f"{peak:.0f}", "1"),
         ("conv 2 gradient step (32 runs)", f"{conv_seconds * 1e3:.1f}", f"{conv_rate:.0f}",

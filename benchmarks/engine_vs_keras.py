@@ -289,7 +289,7 @@ def main():
             columns,
             table,
             command="python benchmarks/engine_vs_keras.py",
-            measured_on=f"{os.cpu_count()} CPU cores, {args.threads} threads per process",
+            measured_on=f"a {os.cpu_count()}-core machine, {args.threads} threads per process",
             align=["left", "left"] + ["right"] * 6,
             note=f"`model.fit` per config: {args.fit_configs} of the 64 timed (median), ×64; "
             "speed-ups use the engine's first call, compilation included. Every process shares "

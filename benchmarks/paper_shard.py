@@ -174,7 +174,7 @@ def main() -> None:
 
     command = f"python benchmarks/paper_shard.py --repeats {args.repeats}"
     measured_on = (
-        f"{os.cpu_count()} CPU cores, {args.threads} threads, backend {backend.NAME}, "
+        f"a {os.cpu_count()}-core machine, {args.threads} threads, backend {backend.NAME}, "
         f"{args.epochs} epochs; one 2048³ float32 product: {matmul:.1f} GFLOP/s"
     )
     print(docs_blocks.write_table(args.json, columns, rows, command, measured_on))

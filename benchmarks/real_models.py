@@ -341,7 +341,7 @@ def write_tables(args, results):
                "best test accuracy")  # fmt: skip
     command = f"python benchmarks/real_models.py --repeats {args.repeats}"
     measured_on = (
-        f"{os.cpu_count()} CPU cores, {args.threads} threads per process; `model.fit` per "
+        f"a {os.cpu_count()}-core machine, {args.threads} threads per process; `model.fit` per "
         f"configuration: {args.fit_configs} timed, median; the engine's first call compiles "
         "with a cold cache"
     )

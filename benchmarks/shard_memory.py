@@ -135,7 +135,7 @@ def main() -> None:
     ]
     command = "python benchmarks/shard_memory.py"
     measured_on = (
-        f"{os.cpu_count()} CPU cores, {args.threads} threads, each shard in a fresh process"
+        f"a {os.cpu_count()}-core machine, {args.threads} threads, each shard in a fresh process"
     )
     print(docs_blocks.write_table(args.json, columns, rows, command, measured_on))
 

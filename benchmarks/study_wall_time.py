@@ -125,7 +125,7 @@ def main():
 
     command = f"python benchmarks/study_wall_time.py --cores {args.cores}"
     measured_on = (
-        f"{os.cpu_count()} CPU cores with `snakemake --cores {args.cores}`, "
+        f"a {os.cpu_count()}-core machine with `snakemake --cores {args.cores}`, "
         f"`import tensorflow` {bare:.2f} s (median of 3)"
     )
     columns = ("backend", "study from scratch, s", "× `import tensorflow`",

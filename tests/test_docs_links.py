@@ -1,6 +1,7 @@
 """Every relative link and image of the README, the config reference, the tests' page, the
 changelog and the docs pages resolves: the file exists, and an ``#anchor`` names a heading of
-the page it points to, by GitHub's rule for heading slugs."""
+the page it points to, by GitHub's rule for heading slugs. And CI runs the README's quick
+start: its test command, exactly."""
 
 import re
 from pathlib import Path
@@ -101,3 +102,13 @@ def test_slugs_follow_githubs_rule():
     assert slug("Schedules (t = optimizer step from 0, η0 = `learning_rate`)") == (
         "schedules-t--optimizer-step-from-0-η0--learning_rate"
     )
+
+
+def test_ci_runs_the_readmes_quick_start():
+    fences = [t for t in PARSER.parse((ROOT / "README.md").read_text()) if t.type == "fence"]
+    install, test = [t.content.strip() for t in fences if t.info == "bash"][:2]
+    ci = (ROOT / ".ci/run").read_text().strip().splitlines()
+    assert ci[-1] == test == ". .venv/bin/activate && pytest -q"
+    assert install.endswith("&& snakemake --cores 8")
+    assert 'pip install -r requirements.lock -e ".[test]"' in install
+    assert any('pip install --quiet -r requirements.lock -e ".[test]"' in line for line in ci)
