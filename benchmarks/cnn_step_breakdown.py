@@ -12,6 +12,9 @@ process, each the median of repeated calls:
 3. the model's forward and backward pass in a compiled loop of 50 steps — both convolutions,
    only the first, and the first without pooling — in ms per step.
 
+Prints the two tables and writes them to ``docs/performance/cnn_step_rates.json`` and
+``cnn_step_model.json``, the sources of the performance page's tables.
+
 ``model.fit`` of one configuration takes about 8 ms per step here, so the shard is 15× faster per
 run than ``fit`` (the issue's target) only at ≤ 32·8/15 ≈ 17 ms per step, engine included.
 """
@@ -22,9 +25,11 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+RESULTS = Path(__file__).resolve().parents[1] / "docs/performance"
 K, B, LENGTH, WINDOW = 32, 100, 40, 5
 
 
@@ -104,6 +109,8 @@ def model_loop(filters, pool, steps: int = 50) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json-rates", type=Path, default=RESULTS / "cnn_step_rates.json")
+    parser.add_argument("--json-steps", type=Path, default=RESULTS / "cnn_step_model.json")
     args = parser.parse_args()
     import tensorflow as tf
 
@@ -111,24 +118,28 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(1)
     peak_seconds, peak = large_product()
     conv_seconds, conv_rate = second_convolution_step()
-    print(f"{args.threads} threads, float32, XLA\n")
-    print("| what | ms | GFLOP/s | × the large product's rate |")
-    print("|---|---:|---:|---:|")
-    print(f"| product 2048³ | {peak_seconds * 1e3:.1f} | {peak:.0f} | 1 |")
-    print(
-        f"| conv 2 gradient step (32 runs) | {conv_seconds * 1e3:.1f} | {conv_rate:.0f} | "
-        f"{conv_rate / peak:.2f} |"
-    )
-    print("\n| model, forward + backward, compiled loop | ms per step | × the full model |")
-    print("|---|---:|---:|")
+    from decaylab import docs_blocks
+
+    command = "python benchmarks/cnn_step_breakdown.py"
+    measured_on = f"a {os.cpu_count()}-core machine, {args.threads} threads, float32, XLA"
+    rates = [
+        ("product 2048³", f"{peak_seconds * 1e3:.1f}", f"{peak:.0f}", "1"),
+        ("conv 2 gradient step (32 runs)", f"{conv_seconds * 1e3:.1f}", f"{conv_rate:.0f}",
+         f"{conv_rate / peak:.2f}"),
+    ]  # fmt: skip
+    columns = ("what", "ms", "GFLOP/s", "× the large product's rate")
+    print(docs_blocks.write_table(args.json_rates, columns, rates, command, measured_on))
     full = model_loop((16, 32), 2)
+    steps = []
     for name, filters, pool in (
         ("conv 16 → pool → conv 32 → pool → dense (the benchmark's CNN)", (16, 32), 2),
         ("conv 16 → pool → dense", (16,), 2),
         ("conv 16 → dense (no pooling)", (16,), 1),
     ):
         seconds = full if filters == (16, 32) else model_loop(filters, pool)
-        print(f"| {name} | {seconds * 1e3:.1f} | {seconds / full:.2f} |")
+        steps.append((name, f"{seconds * 1e3:.1f}", f"{seconds / full:.2f}"))
+    columns = ("model, forward + backward, compiled loop", "ms per step", "× the full model")
+    print(docs_blocks.write_table(args.json_steps, columns, steps, command, measured_on))
 
 
 if __name__ == "__main__":

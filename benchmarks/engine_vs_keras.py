@@ -4,7 +4,9 @@
 
 Each measurement runs in its own process (so its peak resident memory is its own) with the same
 number of CPU threads, and prints one JSON line; this script gathers them into a table with the
-speed-up over ``model.fit`` per run. The engine's first call includes tracing and XLA
+speed-up over ``model.fit`` per run, prints it and writes it to
+``docs/performance/engine_vs_keras.json`` (``--json``), the source of the performance page's
+table. The engine's first call includes tracing and XLA
 compilation (the ratios use it) unless the persistent compilation cache already holds it (the
 "warm cache" row); later calls reuse the compiled loop (their median is shown).
 
@@ -29,7 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+RESULTS = Path(__file__).resolve().parents[1] / "docs/performance/engine_vs_keras.json"
 ARTICLE = {"epochs": 1000, "batch_size": 32, "learning_rate": 0.01, "decay": 0.001, "l2": 0.01}
 MLP = {"n": 5000, "features": 20, "hidden": (64, 64), "epochs": 20, "batch_size": 128}
 MLP_GRID = [
@@ -227,6 +231,7 @@ def main():
     parser.add_argument("--fit-configs", type=int, default=3)
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where the table is written")
     args = parser.parse_args()
     if args.measure:
         return child(args)
@@ -249,24 +254,48 @@ def main():
             runs, first = result["runs"], times[0]
             later = statistics.median(times[1:]) if len(times) > 1 else None
         rows.append((case, method, runs, first, later, first / runs, result["peak_mb"]))
-    print(
-        "| case | method | runs | wall time, s (first call) | later calls, s (median) "
-        "| s per run | speed-up per run vs fit | peak RSS, MiB |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    table = []
     for case, method, runs, first, later, per_run, peak in rows:
         fit = next(r for r in rows if r[0] == case and "fit" in r[1])
         later_text = f"{later:.3g}" if later is not None else "–"
-        print(
-            f"| {case} | {method} | {runs} | {first:.3g} | {later_text} | {per_run:.3g} | "
-            f"{fit[5] / per_run:.3g}× | {peak:.0f} |"
+        table.append(
+            (
+                case,
+                method,
+                runs,
+                f"{first:.3g}",
+                later_text,
+                f"{per_run:.3g}",
+                f"{fit[5] / per_run:.3g}×",
+                f"{peak:.0f}",
+            )
         )
     shutil.rmtree(cache)
+    from decaylab import docs_blocks
+
+    columns = (
+        "case",
+        "method",
+        "runs",
+        "wall time, s (first call)",
+        "later calls, s (median)",
+        "s per run",
+        "speed-up per run vs fit",
+        "peak RSS, MiB",
+    )
     print(
-        f"\n{args.threads} CPU threads each; model.fit per config: {args.fit_configs} timed "
-        "(median) ×64; speed-ups use the engine's first call, compilation included. Every "
-        "process shares one persistent compilation cache, empty at the start: the cold row "
-        "fills it, the warm row (a new process) reads it."
+        docs_blocks.write_table(
+            args.json,
+            columns,
+            table,
+            command="python benchmarks/engine_vs_keras.py",
+            measured_on=f"a {os.cpu_count()}-core machine, {args.threads} threads per process",
+            align=["left", "left"] + ["right"] * 6,
+            note=f"`model.fit` per config: {args.fit_configs} of the 64 timed (median), ×64; "
+            "speed-ups use the engine's first call, compilation included. Every process shares "
+            "one persistent compilation cache, empty at the start: the cold row fills it, the "
+            "warm row (a new process) reads it.",
+        )
     )
 
 

@@ -3,7 +3,10 @@
     python benchmarks/real_models.py [--threads 2] [--repeats 3] [--fit-configs 2]
 
 Each measurement runs in its own process (its peak resident memory is its own) with the same
-CPU threads and prints one JSON line; this script prints the table with the speed-up per run.
+CPU threads and prints one JSON line; this script prints two tables — the models with the
+speed-up per run, the convolutions' step per method — and writes them to
+``docs/performance/real_models.json`` and ``real_models_convolutions.json``, the sources of the
+performance page's tables.
 The engine's first call includes tracing and XLA compilation ("with compilation", a cold
 persistent cache); its later calls reuse the compiled chunk ("compiled": their median).
 
@@ -32,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+RESULTS = Path(__file__).resolve().parents[1] / "docs/performance"
 CNN = {"filters": (16, 32), "kernel_size": 5, "epochs": 20, "batch_size": 100}
 CNN_GRID = [
     {"learning_rate": lr, "strength": s, "seed": seed}
@@ -278,6 +283,10 @@ def main():
     parser.add_argument("--fit-configs", type=int, default=2)
     parser.add_argument("--measure", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, default=RESULTS / "real_models.json")
+    parser.add_argument(
+        "--json-convolutions", type=Path, default=RESULTS / "real_models_convolutions.json"
+    )
     args = parser.parse_args()
     if args.measure:
         return child(args)
@@ -292,36 +301,66 @@ def main():
         env = {**os.environ, "KERAS_BACKEND": backend}
         output = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
         results[(case, method)] = json.loads(output.stdout.strip().splitlines()[-1])
-    print(
-        "| case | method | first call, s | compiled, median s | runs | s per run "
-        "| speed-up per run vs fit (first / compiled) | peak RSS, MiB | best test accuracy |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for case, method in MEASUREMENTS:
+    write_tables(args, results)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.0f} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def _compiled(result) -> float:
+    """The median of the calls after the first (which compiles), or of all when one."""
+    return statistics.median(result["times"][1:] or result["times"])
+
+
+def write_tables(args, results):
+    """Print the two tables and write them as JSON (``--json`` and ``--json-convolutions``):
+    the models against ``model.fit``, and the convolutions' step per backend and method."""
+    from decaylab import docs_blocks
+
+    rows = []
+    for case, method in [m for m in MEASUREMENTS if not m[0].startswith("convolutions")]:
         r = results[(case, method)]
-        first, later = r["times"][0], statistics.median(r["times"][1:] or r["times"])
+        first, later = r["times"][0], _compiled(r)
+        speedup, compiled = "1×", "–"
         if "fit" in method:
             first = later = statistics.median(r["times"])  # one fit is one run, compile included
-        fit = results.get((case, "Keras model.fit per config"))
-        speedup = ""
-        if fit and "fit" not in method:
-            per_fit = statistics.median(fit["times"])
+        else:
+            per_fit = statistics.median(results[(case, "Keras model.fit per config")]["times"])
             speedup = f"{per_fit / (first / r['runs']):.3g}× / {per_fit / (later / r['runs']):.3g}×"
-        if case.startswith("convolutions"):
-            engine = statistics.median(
-                results[(case, "windows and batched product (engine)")]["times"]
-            )
-            speedup = "1×" if "(engine)" in method else f"{later / engine:.3g}× the engine's time"
+            compiled = f"{later:.3g}"
         accuracy = r.get("best_test_accuracy")
-        print(
-            f"| {case} | {method} | {first:.3g} | {later:.3g} | {r['runs']} | "
-            f"{later / r['runs']:.3g} | {speedup} | {r['peak_mb']:.0f} | "
-            f"{'' if accuracy is None else f'{accuracy:.3f}'} |"
-        )
-    print(
-        f"\n{args.threads} CPU threads each; model.fit per config: {args.fit_configs} timed, "
-        "its median per run; the engine's first call compiles (cold cache)."
+        epochs = (CNN if "CNN" in case else MLP)["epochs"]
+        rows.append(
+            (f"{case}, {epochs} epochs", method, f"{first:.3g}", compiled, r["runs"],
+             f"{later / r['runs']:.3g}", speedup, f"{r['peak_mb']:.0f}",
+             "" if accuracy is None else f"{accuracy:.3f}")
+        )  # fmt: skip
+    columns = ("case", "method", "first call, s", "compiled, s", "runs", "s per run",
+               "speed-up per run vs fit (first / compiled)", "peak RSS, MiB",
+               "best test accuracy")  # fmt: skip
+    command = f"python benchmarks/real_models.py --repeats {args.repeats}"
+    measured_on = (
+        f"a {os.cpu_count()}-core machine, {args.threads} threads per process; `model.fit` per "
+        f"configuration: {args.fit_configs} timed, median; the engine's first call compiles "
+        "with a cold cache"
     )
+    align = ["left", "left"] + ["right"] * 7
+    print(docs_blocks.write_table(args.json, columns, rows, command, measured_on, align))
+    methods = [m for c, m in MEASUREMENTS if c == "convolutions (JAX)"]
+    rows = []
+    for backend, case in (("TensorFlow", "convolutions"), ("JAX", "convolutions (JAX)")):
+        engine = _compiled(results[(case, methods[0])])
+        cells = [_duration(engine)]
+        for method in methods[1:]:
+            if (case, method) not in results:
+                cells.append("–")
+                continue
+            step = _compiled(results[(case, method)])
+            cells.append(f"{_duration(step)} ({step / engine:.0f}×)")
+        rows.append((backend, *cells))
+    columns = ("backend", *methods)
+    print(docs_blocks.write_table(args.json_convolutions, columns, rows, command, measured_on))
 
 
 if __name__ == "__main__":

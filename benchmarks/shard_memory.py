@@ -2,11 +2,12 @@
 
     python benchmarks/shard_memory.py [--threads 2]
 
-For each shape, ``decaylab.checks.shard_memory`` estimates the shard's peak and a fresh process
-(the backend imported, the data generated and split, the shard trained as the workflow trains
-it) measures its peak resident set size (``VmHWM``: ``ru_maxrss`` would report the parent's
-size instead when a large process, such as a test session, starts it). Prints a table with
-their ratio; the test ``tests/test_memory.py`` asks every ratio to lie within a factor of 2.
+For each shape, ``decaylab.checks.shard_memory`` estimates the shard's peak and a fresh process (the
+backend imported, the data generated and split, the shard trained as the workflow trains it)
+measures its peak resident set size (``VmHWM``: ``ru_maxrss`` would report the parent's size instead
+when a large process, such as a test session, starts it). Prints a table with their ratio and writes
+it to ``docs/performance/shard_memory.json`` (``--json``), the source of the performance page's
+table; the test ``tests/test_memory.py`` asks every ratio to lie within a factor of 2.
 
 The shapes are small and large K, an MLP, a CNN, batch normalization, a long run with a record
 every epoch, and the paper shard (``config/paper.yaml``'s ``decoupling_sgd``). Memory does not
@@ -18,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+RESULTS = Path(__file__).resolve().parents[1] / "docs/performance/shard_memory.json"
 MNIST1D = {"generator": "mnist1d", "split": {"test_fraction": 0.2, "validation_fraction": 0.2,
            "shuffle": True, "stratify": True, "seed": 0}}  # fmt: skip
 DIGITS = {**MNIST1D, "generator": "digits"}
@@ -120,11 +124,20 @@ def table(threads: int = 2) -> list[tuple[str, float, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where the table is written")
     args = parser.parse_args()
-    print("| shard | estimate (MiB) | measured peak RSS (MiB) | estimate / measured |")
-    print("|---|---:|---:|---:|")
-    for name, guess, peak in table(args.threads):
-        print(f"| {name} | {guess / 2**20:,.0f} | {peak / 2**20:,.0f} | {guess / peak:.2f} |")
+    from decaylab import docs_blocks
+
+    columns = ("shard", "estimate (MiB)", "measured peak RSS (MiB)", "estimate / measured")
+    rows = [
+        (name, f"{guess / 2**20:,.0f}", f"{peak / 2**20:,.0f}", f"{guess / peak:.2f}")
+        for name, guess, peak in table(args.threads)
+    ]
+    command = "python benchmarks/shard_memory.py"
+    measured_on = (
+        f"a {os.cpu_count()}-core machine, {args.threads} threads, each shard in a fresh process"
+    )
+    print(docs_blocks.write_table(args.json, columns, rows, command, measured_on))
 
 
 if __name__ == "__main__":

@@ -13,12 +13,17 @@ Side by side, on this machine:
    training jobs and their summed wall time;
 3. the peak resident memory of one process training the ``article_grid`` shard for each of
    ``--rss-epochs`` (the mini-batch order is drawn per chunk, so it should not grow).
+
+Prints the two tables and writes them to ``docs/performance/study_wall_time.json`` and
+``study_shard_memory.json`` (``--json``, ``--json-memory``), the sources of the performance
+page's tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import shutil
 import statistics
 import subprocess
@@ -30,6 +35,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "docs/performance"
 
 
 def timed(command, cwd=None) -> float:
@@ -106,6 +112,8 @@ def main():
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--backends", nargs="+", default=["tensorflow", "jax"])
     parser.add_argument("--rss-epochs", type=int, nargs="+", default=[100, 10000])
+    parser.add_argument("--json", type=Path, default=RESULTS / "study_wall_time.json")
+    parser.add_argument("--json-memory", type=Path, default=RESULTS / "study_shard_memory.json")
     args = parser.parse_args()
     config = yaml.safe_load(args.config.read_text())
 
@@ -113,26 +121,33 @@ def main():
     bare = statistics.median(timed([sys.executable, "-c", "import tensorflow"]) for _ in range(3))
     with tempfile.TemporaryDirectory() as scratch:
         results = {b: study(config, b, args.cores, Path(scratch)) for b in args.backends}
-    print(f"\n`import tensorflow`: {bare:.2f} s (median of 3); snakemake --cores {args.cores}\n")
-    print(
-        "| backend | study from scratch, s | × import tensorflow | from scratch, warm "
-        "compilation cache, s | × import tensorflow | training jobs | their summed wall, s "
-        "| plan (`--dry-run`), s | no-op rerun, s |"
+    from decaylab import docs_blocks
+
+    command = f"python benchmarks/study_wall_time.py --cores {args.cores}"
+    measured_on = (
+        f"a {os.cpu_count()}-core machine with `snakemake --cores {args.cores}`, "
+        f"`import tensorflow` {bare:.2f} s (median of 3)"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for backend, r in results.items():
-        print(
-            f"| {backend} | {r['cold']:.1f} | {r['cold'] / bare:.1f}× | {r['warm']:.1f} | "
-            f"{r['warm'] / bare:.1f}× | {r['jobs']} | {r['train']:.1f} | "
-            f"{r['plan']:.2f} | {r['noop']:.2f} |"
-        )
-    print("\n| `article_grid` shard (210 runs, shuffled), epochs | peak RSS, MiB | ratio |")
-    print("|---:|---:|---:|")
+    columns = ("backend", "study from scratch, s", "× `import tensorflow`",
+               "from scratch, warm compilation cache, s", "× `import tensorflow`",
+               "training jobs", "their summed wall, s", "plan (`snakemake -n`), s",
+               "no-op rerun, s")  # fmt: skip
+    rows = [
+        (backend, f"{r['cold']:.1f}", f"{r['cold'] / bare:.1f}×", f"{r['warm']:.1f}",
+         f"{r['warm'] / bare:.1f}×", r["jobs"], f"{r['train']:.1f}", f"{r['plan']:.2f}",
+         f"{r['noop']:.2f}")
+        for backend, r in results.items()
+    ]  # fmt: skip
+    print(docs_blocks.write_table(args.json, columns, rows, command, measured_on))
     peaks = []
     for epochs in args.rss_epochs:
         print(f"peak RSS at {epochs} epochs …", file=sys.stderr, flush=True)
         peaks.append(shard_peak_rss(args.config, epochs))
-        print(f"| {epochs} | {peaks[-1]:.0f} | {peaks[-1] / peaks[0]:.2f} |")
+    columns = ("`article_grid` shard (210 runs, shuffled), epochs", "peak RSS, MiB", "ratio")
+    rows = [
+        (e, f"{p:.0f}", f"{p / peaks[0]:.2f}") for e, p in zip(args.rss_epochs, peaks, strict=True)
+    ]
+    print(docs_blocks.write_table(args.json_memory, columns, rows, command, measured_on))
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ def weights(params):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """The property tests' draws and the injected faults, with their outcomes (the README's
-    fault table is made from this file: python tests/fault_table.py)."""
+    """The property tests' draws and the injected faults, with their outcomes (the fault table
+    of docs/reliability.md is made from this file: python tests/fault_table.py)."""
     import json
     import sys
     from pathlib import Path

@@ -1,14 +1,19 @@
-"""The README's fault table, from the counts the last test run wrote.
+"""The fault table of docs/reliability.md, from the counts the last test run wrote.
 
-    pytest -q && python tests/fault_table.py
+    pytest -q && python tests/fault_table.py && python -m decaylab.docs_blocks docs/reliability.md
 
-prints a Markdown table: the generated inputs and injected faults, each with its outcome.
+writes docs/reliability/faults.json (the generated inputs and injected faults, each with its
+outcome and count), from which the page's table is generated, and prints the table.
 """
 
 import json
 from pathlib import Path
 
-COUNTS = Path(__file__).resolve().parents[1] / "benchmarks/results/fault_counts.json"
+from decaylab import docs_blocks
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTS = ROOT / "benchmarks/results/fault_counts.json"
+TABLE = ROOT / "docs/reliability/faults.json"
 
 ROWS = [  # (input, outcome, the count it reads)
     ("configs drawn: sound, mutated, any value anywhere", "no exception but a refusal", "configs"),
@@ -23,17 +28,28 @@ ROWS = [  # (input, outcome, the count it reads)
 ]
 
 
-def table(counts: dict) -> str:
-    lines = ["| generated input or injected fault | outcome | count |", "|---|---|---:|"]
-    for what, outcome, key in ROWS:
-        if key in counts:
-            lines.append(f"| {what} | {outcome} | {counts[key]:,} |")
+def rows(counts: dict) -> list[tuple[str, str, str]]:
+    """The table's rows: the property tests' draws first, then each injected fault
+    (``"writer: fault, outcome"`` keys of tests/test_io_faults.py)."""
+    table = [(what, outcome, f"{counts[key]:,}") for what, outcome, key in ROWS if key in counts]
     for key, value in counts.items():
-        if ":" in key:  # "writer: fault, outcome" of tests/test_io_faults.py
+        if ":" in key:
             fault, outcome = key.split(":", 1)
-            lines.append(f"| {fault} | {outcome.strip()} | {value} |")
-    return "\n".join(lines)
+            table.append((fault, outcome.strip(), str(value)))
+    return table
+
+
+def write(counts: dict, path: Path = TABLE) -> str:
+    """Write the fault table as the JSON the page's block is generated from; return it."""
+    return docs_blocks.write_table(
+        path,
+        ("generated input or injected fault", "outcome", "count"),
+        rows(counts),
+        command="pytest -q && python tests/fault_table.py",
+        measured_on="the last full run of the test suite",
+        align=("left", "left", "right"),
+    )
 
 
 if __name__ == "__main__":
-    print(table(json.loads(COUNTS.read_text())))
+    print(write(json.loads(COUNTS.read_text())))

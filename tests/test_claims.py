@@ -1,16 +1,11 @@
-"""The verdict on constructed intervals, claims from a slopes table, and the README's claims
-tables equal to the claims files they are generated from."""
-
-import re
-from pathlib import Path
+"""The verdict on constructed intervals, and claims from a slopes table (the pages' claims
+tables are tested with every generated block, in test_docs_blocks.py)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from decaylab import claims
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -84,28 +79,3 @@ def test_a_claim_without_groups_takes_the_one_slope():
     table = claims.claims("timescale", expect, slopes)
     assert list(table["verdict"]) == [claims.DISAGREES] * 3  # [−0.1, 0.2] misses −1 ± 0.5
     assert (table["margin"] == 0.5).all()
-
-
-def test_the_readme_block_is_rewritten_from_the_table(tmp_path):
-    path = tmp_path / "claims.csv"
-    claims.claims("e", {"slope": {"x": "x", "value": 0}}, slopes_table().iloc[:3]).to_csv(path)
-    readme = f"before\n{claims.README_START.format(path=path)}\nstale\n{claims.README_END}\nafter"
-    table = claims.read(path)
-    rewritten = claims.replace_readme_block(readme, table, str(path))
-    assert rewritten.startswith("before\n") and rewritten.endswith("\nafter")
-    assert "stale" not in rewritten and claims.markdown(table) in rewritten
-    with pytest.raises(ValueError, match="no block"):
-        claims.replace_readme_block("no block here", table, str(path))
-
-
-def test_the_readmes_claims_tables_equal_the_committed_claims_files():
-    readme = (ROOT / "README.md").read_text()
-    pattern = re.escape(claims.README_START).replace(re.escape("{path}"), "(.+?)")
-    paths = re.findall(pattern, readme)
-    assert paths, "the README has no generated claims table"
-    for path in paths:
-        block = claims.readme_block(claims.read(ROOT / path), path)
-        assert block in readme, (
-            f"README's claims table for {path} differs from the file; regenerate it with "
-            f"python -m decaylab.claims README.md {path}"
-        )

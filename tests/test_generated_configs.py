@@ -26,7 +26,7 @@ from decaylab import checks, grid, registry
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml"
 SCHEMA = yaml.safe_load(SCHEMA_PATH.read_text())
 COUNTS = {"configs": 0, "planned": 0, "refused": 0, "mutations": 0}
-"""Draws of this session, for the README's fault table (printed at the end of the run)."""
+"""Draws of this session, for the fault table of docs/reliability.md (printed at the end)."""
 
 settings.register_profile(
     "ci", max_examples=1000, derandomize=True, deadline=None, database=None, print_blob=True,

@@ -20,7 +20,7 @@ from decaylab import data, files, hparams_log, models
 
 matplotlib.use("Agg")
 COUNTS: dict[str, int] = {}
-"""Faults injected and their outcomes, for the README's fault table."""
+"""Faults injected and their outcomes, for the fault table of docs/reliability.md."""
 
 
 def count(outcome: str):

@@ -59,7 +59,7 @@ def test_every_declared_dependency_is_locked_within_its_range():
         for version, _ in pins[name]:
             assert requirement.specifier.contains(version, prereleases=True), (
                 f"{LOCK.name} pins {name}=={version}, outside pyproject.toml's {requirement}: "
-                "refresh the lock (README, Reproducibility)"
+                "refresh the lock (docs/reproducibility.md)"
             )
 
 

@@ -1,7 +1,7 @@
 """Planning a study imports nothing heavy: ``snakemake -n`` stays quick on a small machine.
 
 Measured by what the planning process imports (``-X importtime``), not by a clock: the time of
-``snakemake -n`` is in the README's Performance section (``benchmarks/study_wall_time.py``).
+``snakemake -n`` is in docs/performance.md (``benchmarks/study_wall_time.py``).
 """
 
 from __future__ import annotations

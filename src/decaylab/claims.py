@@ -52,9 +52,6 @@ seeds alone is narrow enough (±0.01) to reject 0 for a slope of 0.02, so a clai
 against a band, written down with it. A quarter keeps the bands of predictions one apart
 (−1, 0, +1) disjoint with room between."""
 
-README_START = "<!-- claims table: generated from {path}; do not edit by hand -->"
-README_END = "<!-- end of the claims table -->"
-
 
 def verdict(prediction: float, rivals, low: float, high: float, margin: float = MARGIN) -> str:
     """*agrees* if the interval ``[low, high]`` meets ``prediction ± margin`` and meets no
@@ -193,39 +190,3 @@ def summary(table: pd.DataFrame) -> str:
         )
         lines.append(f"{experiment} {group}: predicted {prediction:+g}; {found}".replace("  ", " "))
     return "\n".join(lines)
-
-
-def readme_block(table: pd.DataFrame, path: str) -> str:
-    """The README's generated block for the claims in ``path``: markers around
-    :func:`markdown`."""
-    return f"{README_START.format(path=path)}\n{markdown(table)}\n{README_END}"
-
-
-def replace_readme_block(readme: str, table: pd.DataFrame, path: str) -> str:
-    """``readme`` with the block of ``path`` replaced by :func:`readme_block` (ValueError
-    when the README has no such block)."""
-    start = README_START.format(path=path)
-    if start not in readme:
-        raise ValueError(f"the README has no block for {path}: add the line {start!r}")
-    before, rest = readme.split(start, 1)
-    _, after = rest.split(README_END, 1)
-    return before + readme_block(table, path) + after
-
-
-def main(argv=None) -> None:
-    """``python -m decaylab.claims README.md docs/claims.csv …``: rewrite each block."""
-    import argparse
-    from pathlib import Path
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("readme", type=Path)
-    parser.add_argument("claims", nargs="+")
-    arguments = parser.parse_args(argv)
-    text = arguments.readme.read_text()
-    for path in arguments.claims:
-        text = replace_readme_block(text, read(path), path)
-    arguments.readme.write_text(text)
-
-
-if __name__ == "__main__":
-    main()
