@@ -1,5 +1,5 @@
 """decaylab, run from the repository's root: `snakemake --cores 8`. The workflow itself is
-workflow/Snakefile, which other projects use as a Snakemake module (README, Reproducibility).
+workflow/Snakefile, which other projects use as a Snakemake module (docs/reproducibility.md).
 """
 
 
