@@ -92,31 +92,6 @@ def source_file(wildcards):
     return [dataset["path"]] if dataset["generator"] == "file" else []
 
 
-def figure_options(wildcards):
-    """A figure's options as configured (``true`` means the defaults: none)."""
-    experiment = experiment_of(wildcards)
-    wanted = experiment["figures"][wildcards.figure]
-    options = dict(wanted) if isinstance(wanted, dict) else {}
-    if wildcards.figure == "optimum" and "expect" in experiment:
-        options["expect"] = experiment[
-            "expect"
-        ]  # its predicted slopes, drawn for reference
-    return options
-
-
-def optimum_tables(wildcards):
-    """The λ* tables that an ``optimum`` figure draws and a heatmap of such an experiment
-    marks; nothing for the other figures."""
-    figures = experiment_of(wildcards).get("figures", {})
-    if wildcards.figure not in ("optimum", "heatmap") or not figures.get("optimum"):
-        return []
-    return expand(
-        "results/tables/{experiment}/{table}.csv",
-        experiment=wildcards.experiment,
-        table=["optima", "slopes"],
-    )
-
-
 def claim_table(experiment):
     """The table an experiment's ``expect`` is tested on: its λ* slopes, or its equilibrium's."""
     name = (
@@ -156,17 +131,3 @@ def selected_models():
         for experiment, settings in config["experiments"].items()
         if settings["select"] != "none"
     ]
-
-
-def figure_targets():
-    targets = []
-    for experiment, settings in config["experiments"].items():
-        for figure, wanted in settings.get("figures", {}).items():
-            if wanted:
-                targets += expand(
-                    "results/figures/{experiment}/{figure}.{ext}",
-                    experiment=experiment,
-                    figure=figure,
-                    ext=["png", "svg"],
-                )
-    return targets
