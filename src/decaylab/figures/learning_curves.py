@@ -57,7 +57,12 @@ def draw(prepared: Prepared, ax=None):
     notes, frame = prepared.notes, prepared.frames["curves"]
     hue, col, columns = notes["hue"], notes["col"], notes["columns"]
     figure, axes = axes_grid(
-        ax, 1, len(columns), figsize=(4.5 * len(columns), 3.6), sharey=True, layout="constrained"
+        ax,
+        1,
+        len(columns),
+        figsize=(4.5 * len(columns) + 1.5, 3.6),
+        sharey=True,
+        layout="constrained",
     )
     palette = "viridis" if hue in AXES else "deep"
     numeric = hue is not None and pd.api.types.is_numeric_dtype(frame[hue])
@@ -83,6 +88,9 @@ def draw(prepared: Prepared, ax=None):
     for ax in axes[0]:  # after every line: seaborn averages in log space on a log axis
         ax.set_yscale("log")
     if hue:
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), title=hue)
-    figure.suptitle(notes["title"], y=1.1, fontsize=10)
+        sns.move_legend(
+            axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), title=hue, frameon=False
+        )
+    sns.despine(figure)  # as seaborn's facet grids
+    figure.suptitle(notes["title"], fontsize=10)
     return figure

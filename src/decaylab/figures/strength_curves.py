@@ -12,8 +12,9 @@ from decaylab.figures.drawing import axes_grid
 
 def prepare(runs) -> Prepared:
     """Frames ``curves`` (the runs of the grid point chosen on validation per kind, λ and
-    optimizer or schedule; ``tables.best_settings``) and ``unregularized`` (one row per
-    panel's column: the mean of the runs without regularization, drawn as a reference)."""
+    optimizer or schedule; ``tables.best_settings``) and ``unregularized`` (one row, where
+    there are such runs: the means of the metric and the weight norm of the runs without
+    regularization, drawn as references)."""
     metric = metrics.reported(runs)
     require("strength" in runs, "the experiment has no regularization strength")
     style = next(iter(varying(runs, ["optimizer", "schedule"])), None)
@@ -29,9 +30,7 @@ def prepare(runs) -> Prepared:
         "strength_curves",
         {
             "curves": frame,
-            "unregularized": unregularized[[metric, "weight_norm"]].mean().to_frame().T
-            if len(unregularized)
-            else unregularized[[metric, "weight_norm"]],
+            "unregularized": unregularized[[metric, "weight_norm"]].mean().to_frame().T.dropna(),
         },
         {
             "metric": metric,
