@@ -244,3 +244,23 @@ def test_reading_the_registry_imports_no_matplotlib():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr[-2000:]
+
+
+def test_preparing_every_figure_imports_no_matplotlib(tmp_path):
+    """prepare computes, draw draws: every kind's frames come without a plotting library."""
+    import pickle
+    import subprocess
+    import sys
+
+    frames, _, _ = study_tables(CASES["one seed and one value per axis"], data.linear())
+    (tmp_path / "inputs.pickle").write_bytes(pickle.dumps((frames, FIGURES)))
+    code = (
+        "import pickle, sys\n"
+        "from decaylab import figures\n"
+        f"frames, wanted = pickle.loads(open({str(tmp_path / 'inputs.pickle')!r}, 'rb').read())\n"
+        "for name, options in wanted.items():\n"
+        "    figures.prepare(name, frames, **options)\n"
+        "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr[-2000:]

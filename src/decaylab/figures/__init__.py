@@ -4,13 +4,14 @@ Each kind (:data:`KINDS`) declares the inputs it needs (tables of the experiment
 ``split`` data), the inputs it uses where the experiment makes them (``optional``), the
 settings of the experiment it takes as options, and its caption. Its module
 ``decaylab.figures.<name>`` has ``prepare(**inputs, **options)``, which computes everything
-the figure shows as tidy frames (:class:`~decaylab.figures.common.Prepared`, no drawing), and
-``draw(prepared, ax=None)``, which only draws it — as ArviZ computes its plotters, then hands
-them to a backend. :func:`make` does both, with seaborn's theme set when drawing (not at
+the figure shows as tidy frames (:class:`~decaylab.figures.common.Prepared`) without
+importing matplotlib, and ``decaylab.figures.drawing.<name>`` has ``draw(prepared,
+ax=None)``, which only draws it — as ArviZ computes its plotters, then hands them to a
+backend. :func:`make` does both, with seaborn's theme set when drawing (not at
 import), and where the tables hold nothing to show draws a figure that says why.
 
-This module imports neither matplotlib nor a kind's module until a figure is made, so that
-planning a workflow can read the registry cheaply.
+This module imports no kind's module until a figure is prepared, and matplotlib only when
+one is drawn, so that planning a workflow reads the registry cheaply.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ class Kind:
     settings: tuple[str, ...] = ()
 
     @property
-    def module(self):
-        """The module with this kind's ``prepare`` and ``draw``."""
+    def preparer(self):
+        """The module with this kind's ``prepare`` (pandas and numpy only)."""
         return importlib.import_module(f"decaylab.figures.{self.name}")
+
+    @property
+    def drawer(self):
+        """The module with this kind's ``draw`` (matplotlib and seaborn)."""
+        return importlib.import_module(f"decaylab.figures.drawing.{self.name}")
 
     @property
     def caption(self) -> str:
@@ -84,7 +90,7 @@ def prepare(name: str, inputs: dict, **options) -> Prepared:
     if missing:
         raise ValueError(f"figure {name!r} needs the inputs {list(kind.inputs)}; {missing} missing")
     given = {i: inputs[i] for i in kind.inputs + kind.optional if i in inputs}
-    return kind.module.prepare(**given, **options)
+    return kind.preparer.prepare(**given, **options)
 
 
 def draw(prepared: Prepared, ax=None):
@@ -93,7 +99,7 @@ def draw(prepared: Prepared, ax=None):
     from decaylab.figures import drawing
 
     drawing.theme()
-    return kind_of(prepared.name).module.draw(prepared, ax=ax)
+    return kind_of(prepared.name).drawer.draw(prepared, ax=ax)
 
 
 def make(name: str, inputs: dict, ax=None, **options):

@@ -1,20 +1,13 @@
-"""The weight norm's equilibrium: the norm and the effective learning rate against η·λ."""
+"""The weight norm's equilibrium: the norm and the effective learning rate against η·λ.
+
+What the figure shows, as tidy frames (no drawing: ``drawing.equilibrium`` draws it)."""
 
 from __future__ import annotations
 
 import pandas as pd
-import seaborn as sns
-from matplotlib.colors import LogNorm
 
-from decaylab import equilibrium, metrics
+from decaylab import equilibrium
 from decaylab.figures.common import Prepared, require, seed_band
-from decaylab.figures.drawing import axes_grid
-
-PANELS = {
-    "weight_norm": "weight norm ‖w‖ at the end",
-    "effective_learning_rate": "effective learning rate η/‖w‖²",
-}
-"""The two panels: the column drawn against η0·λ, and its axis label."""
 
 
 def prepare(runs, equilibrium_slope) -> Prepared:
@@ -39,46 +32,19 @@ def prepare(runs, equilibrium_slope) -> Prepared:
             "updates": (frame["epochs"] * frame["updates_per_epoch"]).max(),
             "slope": row.slope,
             "fitted": row.n_fitted,
+            "slope_title": slope_words(row.slope, row.n_fitted),
             "errorbar": errorbar,
             "title": f"({band})",
         },
     )
 
 
-def slope_words(notes: dict) -> str:
-    """The right panel's title: the table's slope, or why there is none."""
-    if pd.isna(notes["slope"]):
+def slope_words(slope: float, fitted: int) -> str:
+    """The right panel's title: the table's slope over its ``fitted`` values of η0·λ, or why
+    there is none."""
+    if pd.isna(slope):
         return "… the effective rate on η·λ alone: no slope (no run has η0·λ·T ≥ 1)"
     return (
-        f"… the effective rate on η·λ alone: slope {notes['slope']:.2f} over the "
-        f"{notes['fitted']} η0·λ with η0·λ·T ≥ 1 (theory ½)"
+        f"… the effective rate on η·λ alone: slope {slope:.2f} over the "
+        f"{fitted} η0·λ with η0·λ·T ≥ 1 (theory ½)"
     )
-
-
-def draw(prepared: Prepared, ax=None):
-    """Left the final norm, right the effective rate, against η0·λ on log-log axes, one
-    colour per η0 (mean and ±1 s.d. over seeds); dotted: η0·λ·T = 1."""
-    notes, frame = prepared.notes, prepared.frames["runs"]
-    figure, axes = axes_grid(ax, 1, 2, figsize=(10.5, 4.2), layout="constrained")
-    for ax, (column, name) in zip(axes[0], PANELS.items(), strict=True):
-        sns.lineplot(
-            data=frame,
-            x="lr_times_strength",
-            y=column,
-            hue="learning_rate",
-            palette="viridis",
-            hue_norm=LogNorm(),
-            marker="o",
-            errorbar=notes["errorbar"],
-            ax=ax,
-        )
-        ax.axvline(1 / notes["updates"], ls=":", color="grey")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(f"η0·λ (dotted: η0·λ·T = 1 for the T = {notes['updates']} updates)")
-        ax.set_ylabel(name)
-        ax.legend(title=metrics.label("learning_rate"), fontsize=8)
-    axes[0, 0].set_title("the norm depends on η and λ apart (‖w‖ ∝ (η/λ)^¼ in theory)", fontsize=9)
-    axes[0, 1].set_title(slope_words(notes), fontsize=9)
-    figure.suptitle(notes["title"], fontsize=9)
-    return figure

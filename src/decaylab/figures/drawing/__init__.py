@@ -1,5 +1,6 @@
-"""What every figure kind's ``draw`` shares: the theme, the axes to draw on, and the figure
-that says why there is nothing to draw."""
+"""The figures drawn with matplotlib and seaborn: one module per figure kind, whose ``draw``
+only draws what the kind's ``prepare`` computed; here what they share: the theme, the axes to
+draw on, and the figure that says why there is nothing to draw."""
 
 from __future__ import annotations
 
