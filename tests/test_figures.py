@@ -229,6 +229,10 @@ def test_the_registry_declares_every_input_and_caption():
     assert "black and dotted" in words and "green" not in words
     with pytest.raises(ValueError, match="figure must be one of"):
         figures.kind_of("pie")
+    with pytest.raises(ValueError, match=r"'scatter' takes the options \['x', 'y', 'metric'\]"):
+        figures.prepare("scatter", {"summary": _summary()}, x="strength", colour="red")
+    with pytest.raises(ValueError, match=r"'optimum' needs the inputs \['optima', 'slopes'\]"):
+        figures.prepare("optimum", {"optima": _summary()}, x="strength")
 
 
 def test_reading_the_registry_imports_no_matplotlib():

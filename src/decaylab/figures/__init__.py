@@ -17,6 +17,7 @@ one is drawn, so that planning a workflow reads the registry cheaply.
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 
 from decaylab.figures.captions import CAPTIONS, caption_of
@@ -90,6 +91,10 @@ def prepare(name: str, inputs: dict, **options) -> Prepared:
     if missing:
         raise ValueError(f"figure {name!r} needs the inputs {list(kind.inputs)}; {missing} missing")
     given = {i: inputs[i] for i in kind.inputs + kind.optional if i in inputs}
+    accepted = [o for o in inspect.signature(kind.preparer.prepare).parameters if o not in given]
+    unknown = [o for o in options if o not in accepted]
+    if unknown:
+        raise ValueError(f"figure {name!r} takes the options {accepted}; got {unknown}")
     return kind.preparer.prepare(**given, **options)
 
 
@@ -118,5 +123,4 @@ def make(name: str, inputs: dict, ax=None, **options):
 def caption(name: str, experiment: str, settings: dict, options: dict) -> str:
     """The report's caption of figure ``name`` of ``experiment`` (its config ``settings``;
     the figure's ``options``)."""
-    kind_of(name)
-    return caption_of(name, experiment, settings, options)
+    return caption_of(kind_of(name).caption, experiment, settings, options)

@@ -1,5 +1,5 @@
-"""Each figure kind's caption in the report, in one place (``workflow/report/figure.rst``
-shows what :func:`caption_of` returns).
+"""Each figure kind's caption in the report, in one place (the workflow's report shows what
+``decaylab.figures.caption`` returns).
 
 The templates are ``str.format`` strings (reStructuredText) of ``experiment``, ``n_seeds``,
 ``metric`` (the metric's words), ``x`` and ``y`` (the figure's axes) and ``select`` (the
@@ -55,12 +55,13 @@ standard deviation over seeds alone.""",
 """The caption template of every figure kind."""
 
 
-def caption_of(name: str, experiment: str, settings: dict, options: dict) -> str:
-    """The caption of figure ``name`` of ``experiment``, whose config is ``settings`` (its
-    ``seeds`` and ``select``), drawn with ``options`` (its ``metric``, ``x``, ``y``)."""
+def caption_of(template: str, experiment: str, settings: dict, options: dict) -> str:
+    """The caption ``template`` (one of :data:`CAPTIONS`) filled in for ``experiment``, whose
+    config is ``settings`` (its ``seeds`` and ``select``), drawn with ``options`` (its
+    ``metric``, ``x``, ``y``)."""
     seeds = settings.get("seeds", [0])
     metric = options.get("metric")
-    return CAPTIONS[name].format(
+    return template.format(
         experiment=experiment,
         n_seeds=len(seeds) if isinstance(seeds, list) else 1,
         metric=f"``{metric}``" if metric else "the test metric (accuracy or MSE)",
