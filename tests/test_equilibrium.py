@@ -56,3 +56,27 @@ def test_seed_noise_gives_an_interval_and_a_verdict():
     assert table["ci95_low"].iloc[0] < 0.5 < table["ci95_high"].iloc[0]
     assert list(table["verdict"]) == [claims.AGREES]
     assert "effective rate" in claims.markdown(table)
+
+
+def test_the_figure_draws_the_slope_its_claim_tests():
+    """One computation per fact: the equilibrium figure's slope is the table's, fitted over
+    the equilibrated runs (0.5 here), not a fit over every run (off by more than 0.05)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from decaylab import figures
+
+    runs = constructed(noise=0.05, seeds=range(3))
+    table = equilibrium.slope(runs, resamples=50)
+    claim = claims.claims("normalized", {"equilibrium": {"value": 0.5}}, table)["slope"].iloc[0]
+    inputs = {"runs": runs, "equilibrium_slope": table}
+    prepared = figures.prepare("equilibrium", inputs)
+    assert prepared.notes["slope"] == claim
+    title = figures.draw(prepared).axes[1].get_title()
+    assert f"slope {claim:.2f} over" in title, title
+    everything = np.polyfit(
+        np.log(runs["learning_rate"] * runs["strength"]),
+        np.log(runs["learning_rate"] / runs["weight_norm"] ** 2),
+        1,
+    )[0]
+    assert f"{everything:.2f}" != f"{claim:.2f}"

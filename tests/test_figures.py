@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from decaylab import data, figures, grid, optima, runner, tables  # noqa: E402
+from decaylab import data, equilibrium, figures, grid, optima, runner, tables  # noqa: E402
 
 FIGURES = {
     "fit": {},
@@ -27,12 +27,14 @@ def study_tables(experiment, dataset):
     result = runner.train(shard.as_params(), train, test, validation=validation)
     runs = result.runs
     frames = {
+        "split": data.Parts(train, validation, test),
         "runs": runs,
         "summary": tables.summarize(runs, "validation_mse"),
         "history": result.history,
         "curves": runner.curves(shard.as_params(), result.params, train, test),
-        "optima": optima.optima(runs, "learning_rate", "validation_mse"),
+        "optima": optima.basin_table(runs, "learning_rate", "validation_mse"),
         "slopes": optima.slopes(runs, "learning_rate", "validation_mse", resamples=50),
+        "equilibrium_slope": equilibrium.slope(runs, resamples=50),
     }
     return frames, train, test
 
@@ -57,7 +59,7 @@ CASES = {
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_every_figure_draws_something(case, name):
     frames, train, test = study_tables(CASES[case], data.linear())
-    figure = figures.draw(name, frames, train, test, **FIGURES[name])
+    figure = figures.make(name, frames, **FIGURES[name])
     assert figure.axes, "an empty figure"
     text = " ".join(t.get_text() for ax in figure.axes for t in ax.texts)
     if case == "every run diverged" and name in (
@@ -72,7 +74,7 @@ def test_every_figure_draws_something(case, name):
 
 def test_a_metric_the_task_does_not_have_is_said_not_drawn():
     frames, train, test = study_tables(CASES["one seed and one value per axis"], data.linear())
-    figure = figures.draw("learning_curves", frames, train, test, metric="test_accuracy")
+    figure = figures.make("learning_curves", frames, metric="test_accuracy")
     text = " ".join(t.get_text() for t in figure.axes[0].texts)
     assert "nothing to draw" in text and "not measured" in text
 
@@ -104,7 +106,7 @@ def test_a_band_is_the_seeds_spread_of_the_setting_chosen_on_validation():
                     }
                 )
     runs = pd.DataFrame(rows)
-    figure = figures.strength_curves(runs)
+    figure = figures.make("strength_curves", {"runs": runs})
     band = figure.axes[0].collections[0].get_paths()[0].vertices
     chosen = runs[runs["learning_rate"] == 0.1]
     for strength, group in chosen.groupby("strength"):
@@ -112,3 +114,157 @@ def test_a_band_is_the_seeds_spread_of_the_setting_chosen_on_validation():
         mean, sd = group["test_mse"].mean(), group["test_mse"].std()
         np.testing.assert_allclose([at.min(), at.max()], [mean - sd, mean + sd], rtol=1e-9)
     assert "learning rate η0 by validation loss" in figure.texts[0].get_text()
+
+
+# prepare: what each figure shows, as frames, checked against the tables without drawing
+
+
+def _summary(accuracy=False):
+    """A 2 × 2 grid (strength × learning rate), one kind, two seeds, with a selection."""
+    import pandas as pd
+
+    rows = []
+    for strength in (0.01, 1.0):
+        for lr in (0.1, 1.0):
+            value = strength + lr  # the best: strength 0.01, lr 0.1
+            rows.append(
+                {
+                    "experiment": "e",
+                    "regularization": "l2",
+                    "strength": strength,
+                    "learning_rate": lr,
+                    "n_seeds": 2,
+                    "diverged": lr == 1.0 and strength == 1.0,
+                    "test_mse_mean": value,
+                    "test_accuracy_mean": 1 / value if accuracy else None,
+                    "selected": (strength, lr) == (0.01, 0.1),
+                    "selected_by": "validation_loss",
+                    "indistinguishable": strength == 0.01,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_heatmap_prepares_one_cell_per_grid_point_largest_y_on_top():
+    prepared = figures.prepare("heatmap", {"summary": _summary()}, x="strength", y="learning_rate")
+    cells = prepared.frames["cells"].set_index(["r", "c"])
+    assert cells.loc[(0, 0), "learning_rate"] == 1.0 and cells.loc[(0, 0), "strength"] == 0.01
+    assert cells.loc[(1, 0), "value"] == 0.01 + 0.1 and cells.loc[(1, 0), "selected"]
+    assert cells.loc[(0, 1), "diverged"] and cells["selected"].sum() == 1
+    assert list(cells.loc[cells["close"]].index.get_level_values("c")) == [0, 0]
+    scale = prepared.notes["scale"]
+    assert scale["cmap"] == "viridis_r" and scale["better"] == "lower"  # an MSE
+    assert "strength λ 0.01 is the smallest tried" in prepared.notes["title"]
+    assert "learning rate η0 0.1 is the smallest tried" in prepared.notes["title"]
+
+
+def test_heatmap_and_scatter_orient_an_accuracy_higher_is_better():
+    for name in ("heatmap", "scatter"):
+        prepared = figures.prepare(
+            name, {"summary": _summary(accuracy=True)}, x="strength", y="learning_rate"
+        )
+        assert prepared.notes["scale"]["cmap"] == "viridis", name
+        assert not prepared.notes["scale"]["log"], name
+
+
+def test_heatmap_places_the_sub_grid_optimum_in_log_strength_between_cell_centres():
+    import numpy as np
+    import pandas as pd
+
+    optima = pd.DataFrame(
+        {
+            "learning_rate": [0.1],
+            "parabola": [0.1],
+            "parabola_flagged": [False],
+            "edge": [np.nan],
+            "edge_flagged": [True],
+            "converged": [False],
+        }
+    )
+    inputs = {"summary": _summary(), "optima": optima}
+    basin = figures.prepare("heatmap", inputs, x="strength", y="learning_rate").frames["basin"]
+    parabola = basin[basin["mark"] == "parabola"].iloc[0]
+    # λ = 0.1 is half way between 0.01 and 1 in log λ: between the centres 0.5 and 1.5
+    assert parabola["c"] == pytest.approx(1.0) and parabola["r"] == 1.5
+    assert list(basin["mark"]) == ["parabola", "unconverged"]
+
+
+def test_fit_prepares_the_ridge_references_of_the_two_smallest_coupled_strengths():
+    import numpy as np
+
+    frames, train, test = study_tables(
+        {
+            **BASE,
+            "learning_rate": 0.05,
+            "regularization": {"kind": "l2", "strength": [0.01, 0.1, 1.0]},
+        },
+        data.linear(),
+    )
+    prepared = figures.prepare("fit", frames, model="linear")
+    references = prepared.frames["references"]
+    assert sorted(references["strength"].unique()) == [0.0, 0.01, 0.1]
+    x, y = train.x[:, 0], train.y.ravel()
+    slope, intercept = np.polyfit(x, y, 1)  # least squares, the λ = 0 reference
+    line = references[references["strength"] == 0.0]
+    np.testing.assert_allclose(line["y"], slope * line["x"] + intercept, rtol=1e-6)
+
+
+def test_learning_rates_prepares_the_first_seed_with_the_y_range_clipped():
+    frames, _, _ = study_tables(CASES["one seed and one value per axis"], data.linear())
+    prepared = figures.prepare("learning_rates", frames)
+    rates = prepared.frames["rates"]["scheduled_learning_rate"]
+    assert prepared.notes["ylim"] == pytest.approx(
+        (max(rates.min(), rates.max() * 1e-4) / 1.5, rates.max() * 1.5)
+    )
+
+
+def test_the_registry_declares_every_input_and_caption():
+    assert set(figures.KINDS) == set(FIGURES)
+    for name, kind in figures.KINDS.items():
+        assert "{experiment}" in kind.caption, name
+    assert figures.inputs_of("heatmap", {"heatmap": {}}) == ("summary",)
+    wanted = {"heatmap": {"x": "strength"}, "optimum": {"x": "learning_rate"}}
+    assert figures.inputs_of("heatmap", wanted) == ("summary", "optima")
+    words = " ".join(figures.caption("fit", "line", {"seeds": [0, 1]}, {}).split())
+    assert "black and dotted" in words and "green" not in words
+    with pytest.raises(ValueError, match="figure must be one of"):
+        figures.kind_of("pie")
+    with pytest.raises(ValueError, match=r"'scatter' takes the options \['x', 'y', 'metric'\]"):
+        figures.prepare("scatter", {"summary": _summary()}, x="strength", colour="red")
+    with pytest.raises(ValueError, match=r"'optimum' needs the inputs \['optima', 'slopes'\]"):
+        figures.prepare("optimum", {"optima": _summary()}, x="strength")
+
+
+def test_reading_the_registry_imports_no_matplotlib():
+    """Planning a workflow reads the registry (inputs, captions) without loading a plotter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from decaylab import figures\n"
+        "figures.inputs_of('heatmap', {'heatmap': {}, 'optimum': {}})\n"
+        "figures.caption('optimum', 'e', {'seeds': [0]}, {'x': 'learning_rate'})\n"
+        "print('matplotlib' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr[-2000:]
+
+
+def test_preparing_every_figure_imports_no_matplotlib(tmp_path):
+    """prepare computes, draw draws: every kind's frames come without a plotting library."""
+    import pickle
+    import subprocess
+    import sys
+
+    frames, _, _ = study_tables(CASES["one seed and one value per axis"], data.linear())
+    (tmp_path / "inputs.pickle").write_bytes(pickle.dumps((frames, FIGURES)))
+    code = (
+        "import pickle, sys\n"
+        "from decaylab import figures\n"
+        f"frames, wanted = pickle.loads(open({str(tmp_path / 'inputs.pickle')!r}, 'rb').read())\n"
+        "for name, options in wanted.items():\n"
+        "    figures.prepare(name, frames, **options)\n"
+        "print(sorted(m for m in ('matplotlib', 'seaborn') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr[-2000:]

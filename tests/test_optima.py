@@ -61,7 +61,7 @@ def row_of(table, optimizer, statistic):
 
 def test_the_parabola_finds_a_tilted_bowls_vertex_between_grid_points_exactly():
     runs = constructed(bowl, {"sgd": -1.0, "adam": 0.5})
-    found = optima.optima(runs, "learning_rate", "validation_loss", NOTHING)
+    found = optima.basin_table(runs, "learning_rate", "validation_loss", NOTHING)
     for optimizer, b in {"sgd": -1.0, "adam": 0.5}.items():
         mine = found[found["optimizer"] == optimizer]
         truth = np.exp(-4 + b * np.log(mine["learning_rate"]))
@@ -87,7 +87,7 @@ def test_the_parabola_vertex_equals_numpys_fit_through_three_unequally_spaced_po
 
 def test_a_collapse_edge_of_known_slope_is_found_exactly():
     runs = constructed(cliff, {"sgd": 1.0, "adam": 0.0})
-    found = optima.optima(runs, "learning_rate", "validation_loss", NOTHING)
+    found = optima.basin_table(runs, "learning_rate", "validation_loss", NOTHING)
     for optimizer, b in {"sgd": 1.0, "adam": 0.0}.items():
         mine = found[found["optimizer"] == optimizer]
         truth = np.exp(-4 + b * np.log(mine["learning_rate"]))
@@ -113,7 +113,7 @@ def test_with_seed_noise_the_interval_holds_the_true_slope_and_has_width():
 def test_an_edge_that_never_crosses_inside_the_grid_is_flagged_and_left_out():
     runs = constructed(cliff, {"sgd": 1.0})
     runs = runs[runs["strength"] <= 1e-3]  # λ_c = e⁻⁴·η0 lies beyond 1e-3 for large η0
-    found = optima.optima(runs, "learning_rate", "validation_loss", NOTHING)
+    found = optima.basin_table(runs, "learning_rate", "validation_loss", NOTHING)
     beyond = found["edge_flagged"].to_numpy()
     assert beyond.any() and not beyond.all()
     assert found.loc[beyond, "edge"].isna().all()
@@ -133,7 +133,7 @@ def test_unconverged_rows_are_counted_and_left_out_of_every_fit():
     # and under-training moved their optimum far off the line: a fit that kept them would tilt
     slow = runs["learning_rate"] < 1e-2
     runs.loc[slow, "validation_loss"] = bowl(np.log(runs.loc[slow, "strength"]), np.log(1e-7))
-    found = optima.optima(runs, "learning_rate", "validation_loss", NOTHING)
+    found = optima.basin_table(runs, "learning_rate", "validation_loss", NOTHING)
     np.testing.assert_array_equal(found["converged"], found["learning_rate"] >= 1e-2)
     table = optima.slopes(runs, "learning_rate", "validation_loss", NOTHING, resamples=50)
     for statistic in ("argmin", "parabola"):
@@ -146,7 +146,7 @@ def test_unconverged_rows_are_counted_and_left_out_of_every_fit():
 
 def test_arg_min_is_the_best_mean_over_seeds_per_group_and_x():
     runs = constructed(bowl, {"sgd": -1.0, "adam": 0.0}, noise=0.3)
-    found = optima.optima(runs, "learning_rate", "validation_loss")
+    found = optima.basin_table(runs, "learning_rate", "validation_loss")
     means = runs.groupby(["optimizer", "learning_rate", "strength"])["validation_loss"].mean()
     expected = means.groupby(level=[0, 1]).idxmin().map(lambda index: index[2])
     actual = found.set_index(["optimizer", "learning_rate"])["argmin"]
@@ -155,7 +155,7 @@ def test_arg_min_is_the_best_mean_over_seeds_per_group_and_x():
 
 def test_arg_min_slope_is_the_least_squares_slope_of_the_interior_optima():
     runs = constructed(bowl, {"sgd": -1.0, "adam": 0.0}, noise=0.3)
-    found = optima.optima(runs, "learning_rate", "validation_loss")
+    found = optima.basin_table(runs, "learning_rate", "validation_loss")
     table = optima.slopes(runs, "learning_rate", "validation_loss", resamples=200)
     for optimizer, group in found.groupby("optimizer"):
         inside = group[~group["argmin_flagged"]]
@@ -168,7 +168,7 @@ def test_arg_min_slope_is_the_least_squares_slope_of_the_interior_optima():
 def test_an_arg_min_on_the_grid_edge_is_flagged_and_has_no_parabola():
     runs = constructed(bowl, {"sgd": -1.0})
     runs = runs[runs["strength"] <= 1.0]  # λ* = e⁻⁴/η0 lies above 1 for the small η0
-    found = optima.optima(runs, "learning_rate", "validation_loss")
+    found = optima.basin_table(runs, "learning_rate", "validation_loss")
     edge = found["argmin_flagged"].to_numpy()
     assert edge.any() and not edge.all()
     np.testing.assert_array_equal(found["parabola_flagged"], edge)
@@ -177,11 +177,11 @@ def test_an_arg_min_on_the_grid_edge_is_flagged_and_has_no_parabola():
 
 def test_a_diverged_run_is_never_the_optimum():
     runs = constructed(bowl, {"sgd": 0.0}, seeds=(0,))
-    best = optima.optima(runs, "learning_rate", "validation_loss")["argmin"].iloc[0]
+    best = optima.basin_table(runs, "learning_rate", "validation_loss")["argmin"].iloc[0]
     broken = (runs["strength"] == best) & (runs["learning_rate"] == LEARNING_RATES[0])
     runs.loc[broken, "diverged"] = True
     runs.loc[broken, "validation_loss"] = -1.0  # a frozen value that would otherwise win
-    again = optima.optima(runs, "learning_rate", "validation_loss")["argmin"].iloc[0]
+    again = optima.basin_table(runs, "learning_rate", "validation_loss")["argmin"].iloc[0]
     assert again != best
 
 

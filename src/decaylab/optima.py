@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from decaylab import registry, tables
+from decaylab import metrics, registry, tables
 
 SEARCHED = {"strength", "seed", *registry.DERIVED_STRENGTHS}
 """What is searched over (λ, in whichever form the experiment gives it) or averaged (seeds)."""
@@ -101,8 +101,7 @@ class Surface:
 
 def surfaces(runs: pd.DataFrame, x: str, metric: str, groups: list[str]) -> Iterator[Surface]:
     """The :class:`Surface` of every group of ``runs``."""
-    sign = -1.0 if metric in tables.HIGHER_IS_BETTER else 1.0
-    values = (sign * runs[metric]).where(~runs["diverged"].astype(bool), np.inf)
+    values = (metrics.sign(metric) * runs[metric]).where(~runs["diverged"].astype(bool), np.inf)
     frame = runs.assign(_value=values.fillna(np.inf))
     seeds = np.sort(frame["seed"].unique())
     for key, group in frame.groupby(groups, sort=True) if groups else [((), frame)]:
@@ -206,12 +205,11 @@ def statistic(name: str, means: np.ndarray, strengths: np.ndarray, collapsed: fl
 
 
 def _references(metric: str, nothing: NothingLearned | None):
-    """The sign that makes ``metric`` lower-is-better, the collapse edge's reference in that
-    orientation, and the convergence check's training loss (both None without ``nothing``)."""
-    sign = -1.0 if metric in tables.HIGHER_IS_BETTER else 1.0
+    """The collapse edge's reference, oriented as the :class:`Surface` (lower is better), and
+    the convergence check's training loss (both None without ``nothing``)."""
     if nothing is None:
-        return sign, None, None
-    return sign, sign * nothing.metric, nothing.train_loss
+        return None, None
+    return metrics.sign(metric) * nothing.metric, nothing.train_loss
 
 
 def _slope(x: np.ndarray, value: np.ndarray, keep: np.ndarray) -> float:
@@ -229,7 +227,16 @@ def _resampled_slope(name, surface, collapsed, fitted_rows, drawn) -> float:
     return _slope(surface.xs, value, fitted_rows & ~flagged)
 
 
-def optima(
+def _timescales(runs: pd.DataFrame, x: str) -> dict:
+    """Per value of ``x``, its ``learning_rate`` η and ``updates_per_epoch`` M where the grid
+    was written as a timescale τ = 1/(η·λ·M) and both are one per x (else empty)."""
+    if "timescale" not in runs or x == "learning_rate":
+        return {}
+    per_x = runs.groupby(x)[["learning_rate", "updates_per_epoch"]]
+    return per_x.first().to_dict("index") if (per_x.nunique() == 1).all().all() else {}
+
+
+def basin_table(
     runs: pd.DataFrame,
     x: str,
     metric: str,
@@ -243,18 +250,16 @@ def optima(
     (``*_timescale``).
     ``nothing``: :func:`learned_nothing` (without it, no edge and no convergence check)."""
     groups = groups_of(runs, x)
-    sign, reference, untrained = _references(metric, nothing)
-    timescale = {}  # the grid was written as τ = 1/(η·λ·M): η and M per x, to convert back
-    if "timescale" in runs and x != "learning_rate":
-        per_x = runs.groupby(x)[["learning_rate", "updates_per_epoch"]]
-        if (per_x.nunique() == 1).all().all():
-            timescale = per_x.first().to_dict("index")
+    reference, untrained = _references(metric, nothing)
+    timescale = _timescales(runs, x)
     rows = []
     for surface in surfaces(runs, x, metric, groups):
         means = surface.values.mean(axis=2)
         found = {name: statistic(name, means, surface.strengths, reference) for name in STATISTICS}
         trained = converged(surface.train_loss, untrained, tolerance)
         for i, value in enumerate(surface.xs):
+            loss = surface.train_loss[i]
+            scale = timescale.get(value)
             rows.append(
                 {
                     **dict(zip(groups, surface.key, strict=True)),
@@ -262,24 +267,14 @@ def optima(
                     **{n: found[n][0][i] for n in STATISTICS},
                     **{f"{n}_flagged": bool(found[n][1][i]) for n in STATISTICS},
                     "converged": bool(trained[i]),
-                    "weakest_train_loss": float(np.nanmean(surface.train_loss[i]))
-                    if np.isfinite(surface.train_loss[i]).any()
-                    else np.nan,
-                    **(
-                        {
-                            f"{n}_timescale": 1.0
-                            / (
-                                timescale[value]["learning_rate"]
-                                * found[n][0][i]
-                                * timescale[value]["updates_per_epoch"]
-                            )
-                            for n in STATISTICS
-                        }
-                        if value in timescale
-                        else {}
-                    ),
+                    "weakest_train_loss": np.nanmean(loss) if np.isfinite(loss).any() else np.nan,
+                    **{
+                        f"{n}_timescale": 1.0
+                        / (scale["learning_rate"] * found[n][0][i] * scale["updates_per_epoch"])
+                        for n in (STATISTICS if scale else ())
+                    },
                     "strengths_tried": int(np.sum(~np.isnan(surface.strengths[i]))),
-                    f"{metric}_mean": sign * np.nanmin(means[i]),
+                    f"{metric}_mean": metrics.sign(metric) * np.nanmin(means[i]),
                 }
             )
     return pd.DataFrame(rows)
@@ -302,7 +297,7 @@ def slopes(
     interval with an end on the estimate itself. The interval says how much the seeds move
     the answer, nothing about other data or architectures."""
     groups = groups_of(runs, x)
-    _, reference, untrained = _references(metric, nothing)
+    reference, untrained = _references(metric, nothing)
     rows = []
     for surface in surfaces(runs, x, metric, groups):
         trained = converged(surface.train_loss, untrained, tolerance)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from decaylab import registry
+from decaylab import metrics, registry
 from decaylab.files import StaleInput
 
 HISTORY_COLUMNS = (  # what the engine records every history_stride epochs, in order
@@ -80,7 +80,6 @@ METRICS = [
     "train_loss",
     "weight_norm",
 ]
-HIGHER_IS_BETTER = {"validation_accuracy", "test_accuracy"}
 SELECTION_METRICS = ("validation_loss", "validation_accuracy", "validation_mse")
 """What an experiment may select its settings by: a validation metric, never a test one."""
 CONFIDENCE = 0.95
@@ -116,13 +115,6 @@ def best_settings(runs: pd.DataFrame, keep: list[str]) -> tuple[pd.DataFrame, li
     return chosen, settings, by
 
 
-def reported_metric(runs: pd.DataFrame) -> str:
-    """The test metric reported: accuracy for classification, else MSE."""
-    if "test_accuracy" in runs and runs["test_accuracy"].notna().any():
-        return "test_accuracy"
-    return "test_mse"
-
-
 def summarize(runs: pd.DataFrame, select: str | None = "validation_loss") -> pd.DataFrame:
     """Per grid point, over its seeds: every metric's mean, standard deviation and the
     half-width of its 95 % Student-t confidence interval (``t_{0.975, n−1}·s/√n``; NaN for
@@ -139,19 +131,19 @@ def summarize(runs: pd.DataFrame, select: str | None = "validation_loss") -> pd.
     if select is not None and select not in SELECTION_METRICS:
         raise ValueError(f"select must be one of {list(SELECTION_METRICS)}, got {select!r}")
     keys = [c for c in SETTINGS if c in runs and runs[c].notna().any()]
-    metrics = [m for m in METRICS if m in runs and runs[m].notna().any()]
-    if select is not None and select not in metrics:
+    measured = [m for m in METRICS if m in runs and runs[m].notna().any()]
+    if select is not None and select not in measured:
         raise ValueError(
             f"runs have no {select} (is there a validation part? columns: {list(runs.columns)})"
         )
     grouped = runs.groupby(keys, dropna=False, sort=False)
-    summary = grouped[metrics].agg(["mean", "std", "count"])
-    for metric in metrics:
+    summary = grouped[measured].agg(["mean", "std", "count"])
+    for metric in measured:
         n = summary[(metric, "count")]
         quantile = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1))
         half_width = quantile * summary[(metric, "std")] / np.sqrt(n)
         summary[(metric, "ci95")] = half_width.where(n >= 2)
-    summary = summary.drop(columns=[(m, "count") for m in metrics])
+    summary = summary.drop(columns=[(m, "count") for m in measured])
     summary.columns = [f"{metric}_{statistic}" for metric, statistic in summary.columns]
     summary["n_seeds"] = grouped.size()
     summary["n_diverged"] = grouped["diverged"].sum().astype(int)
@@ -161,30 +153,40 @@ def summarize(runs: pd.DataFrame, select: str | None = "validation_loss") -> pd.
     summary.loc[summary["diverged"], metric_columns] = np.nan
     if select is None:
         return summary
+    return _select(summary, grouped, select)
+
+
+def _select(summary: pd.DataFrame, grouped, select: str) -> pd.DataFrame:
+    """``summary`` with ``selected_by``, ``selected`` and ``indistinguishable`` (see
+    :func:`summarize`); ``grouped``: the runs grouped by grid point, in the summary's order."""
     summary["selected_by"] = select
     summary["selected"] = False
     summary["indistinguishable"] = pd.array([pd.NA] * len(summary), dtype="boolean")
     values = {i: group[select].to_numpy(float) for i, (_, group) in enumerate(grouped)}
     for _, group in summary.groupby("experiment", sort=False):
-        column = group[f"{select}_mean"]
+        column = metrics.sign(select) * group[f"{select}_mean"]
         if column.isna().all():
             continue
-        chosen = column.idxmax() if select in HIGHER_IS_BETTER else column.idxmin()
+        chosen = column.idxmin()
         summary.loc[chosen, "selected"] = True
         for index in group.index:
-            if summary.loc[index, "diverged"]:
-                continue
-            if index == chosen:
-                summary.loc[index, "indistinguishable"] = True
-                continue
-            a, b = values[index], values[chosen]
-            if len(a) >= 2 and len(b) >= 2:
-                p = stats.ttest_ind(a, b, equal_var=False).pvalue
-                if np.isnan(p):  # no spread on either side: equal only if equal
-                    summary.loc[index, "indistinguishable"] = bool(np.allclose(a.mean(), b.mean()))
-                else:
-                    summary.loc[index, "indistinguishable"] = bool(p >= SIGNIFICANCE)
+            if not summary.loc[index, "diverged"]:
+                summary.loc[index, "indistinguishable"] = _indistinguishable(
+                    values[index], values[chosen], index == chosen
+                )
     return summary
+
+
+def _indistinguishable(a: np.ndarray, b: np.ndarray, same: bool):
+    """Whether seeds' values ``a`` do not differ significantly from the selected ``b``
+    (Welch's two-sided t-test, p ≥ :data:`SIGNIFICANCE`; without spread on either side, equal
+    only if their means are); NA where a side has fewer than two seeds."""
+    if same:
+        return True
+    if len(a) < 2 or len(b) < 2:
+        return pd.NA
+    p = stats.ttest_ind(a, b, equal_var=False).pvalue
+    return bool(np.allclose(a.mean(), b.mean())) if np.isnan(p) else bool(p >= SIGNIFICANCE)
 
 
 def findings(summary: pd.DataFrame) -> str:

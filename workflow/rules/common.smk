@@ -99,29 +99,54 @@ def source_file(wildcards):
     return [dataset["path"]] if dataset["generator"] == "file" else []
 
 
+from decaylab import figures
+
+FIGURE_INPUTS = {  # every input a figure kind may declare (decaylab.figures.KINDS)
+    "runs": "results/tables/{experiment}/runs.csv",
+    "summary": "results/tables/{experiment}/summary.csv",
+    "history": "results/tables/{experiment}/history.csv",
+    "curves": "results/tables/{experiment}/curves.csv",
+    "optima": "results/tables/{experiment}/optima.csv",
+    "slopes": "results/tables/{experiment}/slopes.csv",
+    "equilibrium_slope": "results/tables/{experiment}/equilibrium.csv",
+    "split": "data/{dataset}/split.npz",
+}
+FIGURE_SETTINGS = {  # the experiment settings a figure kind may take as options
+    "expect": lambda experiment: experiment.get("expect"),
+    "model": lambda experiment: experiment["model"],
+    "source": lambda experiment: {
+        "generator": config["datasets"][experiment["dataset"]]["generator"],
+        **grid.source_options(config["datasets"][experiment["dataset"]]),
+    },
+}
+
+
+def figure_inputs(wildcards):
+    """The inputs the figure's kind declares (and the optional ones the experiment makes)."""
+    experiment = experiment_of(wildcards)
+    names = figures.inputs_of(wildcards.figure, experiment["figures"])
+    return {
+        name: FIGURE_INPUTS[name].format(
+            experiment=wildcards.experiment, dataset=experiment["dataset"]
+        )
+        for name in names
+    }
+
+
 def figure_options(wildcards):
     """A figure's options as configured (``true`` means the defaults: none)."""
+    wanted = experiment_of(wildcards)["figures"][wildcards.figure]
+    return dict(wanted) if isinstance(wanted, dict) else {}
+
+
+def figure_settings(wildcards):
+    """The experiment settings the figure's kind takes as options (those the config has)."""
     experiment = experiment_of(wildcards)
-    wanted = experiment["figures"][wildcards.figure]
-    options = dict(wanted) if isinstance(wanted, dict) else {}
-    if wildcards.figure == "optimum" and "expect" in experiment:
-        options["expect"] = experiment[
-            "expect"
-        ]  # its predicted slopes, drawn for reference
-    return options
-
-
-def optimum_tables(wildcards):
-    """The λ* tables that an ``optimum`` figure draws and a heatmap of such an experiment
-    marks; nothing for the other figures."""
-    figures = experiment_of(wildcards).get("figures", {})
-    if wildcards.figure not in ("optimum", "heatmap") or not figures.get("optimum"):
-        return []
-    return expand(
-        "results/tables/{experiment}/{table}.csv",
-        experiment=wildcards.experiment,
-        table=["optima", "slopes"],
-    )
+    found = {
+        name: FIGURE_SETTINGS[name](experiment)
+        for name in figures.kind_of(wildcards.figure).settings
+    }
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def claim_table(experiment):

@@ -1,11 +1,6 @@
 rule figure:
     input:
-        runs=rules.aggregate_experiment.output.runs,
-        summary=rules.aggregate_experiment.output.summary,
-        history=rules.aggregate_experiment.output.history,
-        curves=rules.aggregate_experiment.output.curves,
-        split=lambda w: f"data/{experiment_of(w)['dataset']}/split.npz",
-        optimum=optimum_tables,
+        unpack(figure_inputs),
     output:
         png=report(
             "results/figures/{experiment}/{figure}.png",
@@ -19,12 +14,11 @@ rule figure:
     conda:
         "../envs/decaylab.yaml"
     params:
-        options=lambda w: figure_options(w),
+        options=figure_options,
+        settings=figure_settings,
         planned_runs=lambda w: planned_runs(w.experiment),
-        model=lambda w: experiment_of(w)["model"],
-        source=lambda w: {
-            "generator": config["datasets"][experiment_of(w)["dataset"]]["generator"],
-            **grid.source_options(config["datasets"][experiment_of(w)["dataset"]]),
-        },
+        caption=lambda w: figures.caption(
+            w.figure, w.experiment, experiment_of(w), figure_options(w)
+        ),
     script:
         "../scripts/figure.py"

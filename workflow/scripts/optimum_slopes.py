@@ -18,7 +18,7 @@ parts = files.checked_npz(
 )
 x, metric = snakemake.params.x, snakemake.params.select
 nothing = optima.learned_nothing(metric, parts.train.y, parts.validation.y, parts.train.task)
-files.write_csv(optima.optima(runs, x, metric, nothing), snakemake.output.optima)
+files.write_csv(optima.basin_table(runs, x, metric, nothing), snakemake.output.optima)
 slopes = optima.slopes(runs, x, metric, nothing)
 files.write_csv(slopes, snakemake.output.slopes)
 with files.atomic(snakemake.output.page) as temporary:
