@@ -64,7 +64,7 @@ def test_claims_pair_each_prediction_with_each_statistic_of_its_group():
             "rivals": {"l2": [-1], "decoupled": [0]},
         }
     }
-    table = claims.claims("e", expect, slopes_table())
+    table = claims.judge("e", expect, slopes_table())
     assert len(table) == 6
     verdicts = table.set_index(["group", "statistic"])["verdict"]
     assert (verdicts.loc["l2"] == claims.AGREES).all()
@@ -76,6 +76,6 @@ def test_a_claim_without_groups_takes_the_one_slope():
     slopes = slopes_table()
     slopes = slopes[slopes["regularization"] == "l2"].drop(columns="regularization")
     expect = {"slope": {"x": "train_size", "value": -1, "rivals": [0], "margin": 0.5}}
-    table = claims.claims("timescale", expect, slopes)
+    table = claims.judge("timescale", expect, slopes)
     assert list(table["verdict"]) == [claims.DISAGREES] * 3  # [−0.1, 0.2] misses −1 ± 0.5
     assert (table["margin"] == 0.5).all()

@@ -51,7 +51,7 @@ def test_the_pages_hold_the_blocks_the_issue_asks_for():
 def test_a_stale_block_is_rewritten_and_the_rest_of_the_page_kept(tmp_path):
     path = tmp_path / "claims.csv"
     slopes = slopes_table().iloc[:3]
-    claims.claims("e", {"slope": {"x": "x", "value": 0}}, slopes).to_csv(path, index=False)
+    claims.judge("e", {"slope": {"x": "x", "value": 0}}, slopes).to_csv(path, index=False)
     page = f"before\n{block('claims table', 'claims.csv', 'stale')}\nafter\n"
     rewritten = docs_blocks.regenerate(page, tmp_path)
     assert rewritten.startswith("before\n") and rewritten.endswith("\nafter\n")

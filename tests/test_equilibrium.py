@@ -52,7 +52,7 @@ def test_runs_that_have_not_equilibrated_are_left_out():
 
 def test_seed_noise_gives_an_interval_and_a_verdict():
     row = equilibrium.slope(constructed(noise=0.05, seeds=range(5)), resamples=400)
-    table = claims.claims("normalized", {"equilibrium": {"value": 0.5}}, row)
+    table = claims.judge("normalized", {"equilibrium": {"value": 0.5}}, row)
     assert table["ci95_low"].iloc[0] < 0.5 < table["ci95_high"].iloc[0]
     assert list(table["verdict"]) == [claims.AGREES]
     assert "effective rate" in claims.markdown(table)
@@ -68,7 +68,7 @@ def test_the_figure_draws_the_slope_its_claim_tests():
 
     runs = constructed(noise=0.05, seeds=range(3))
     table = equilibrium.slope(runs, resamples=50)
-    claim = claims.claims("normalized", {"equilibrium": {"value": 0.5}}, table)["slope"].iloc[0]
+    claim = claims.judge("normalized", {"equilibrium": {"value": 0.5}}, table)["slope"].iloc[0]
     inputs = {"runs": runs, "equilibrium_slope": table}
     prepared = figures.prepare("equilibrium", inputs)
     assert prepared.notes["slope"] == claim

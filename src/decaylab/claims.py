@@ -89,7 +89,7 @@ def predictions(expect: dict) -> list[tuple[str | None, float, list[float]]]:
     ]
 
 
-def claims(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
+def judge(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
     """One row per prediction of ``expect`` and statistic of ``slopes`` (``optima.slopes``, or
     ``equilibrium.slope``): the prediction, its rivals, the measured slope with its interval,
     and the verdict."""

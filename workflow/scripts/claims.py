@@ -13,7 +13,7 @@ os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
 table = pd.concat(
     [
-        claims.claims(
+        claims.judge(
             Path(path).parent.name,
             snakemake.params.expects[Path(path).parent.name],
             files.read_csv(path, repair="snakemake --cores 8 --forcerun optimum_slopes"),
