@@ -54,8 +54,8 @@ against a band, written down with it. A quarter keeps the bands of predictions o
 
 
 def verdict(prediction: float, rivals, low: float, high: float, margin: float = MARGIN) -> str:
-    """*agrees* if the interval ``[low, high]`` meets ``prediction ± margin`` and meets no
-    ``rival ± margin``; *disagrees* if it misses ``prediction ± margin``; *inconclusive*
+    """*agrees* if the interval ``[low, high]`` meets ``prediction ± margin`` and meets no ``rival ±
+    margin`` of ``rivals``; *disagrees* if it misses ``prediction ± margin``; *inconclusive*
     otherwise, and without an interval."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return INCONCLUSIVE
@@ -90,9 +90,9 @@ def predictions(expect: dict) -> list[tuple[str | None, float, list[float]]]:
 
 
 def judge(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
-    """One row per prediction of ``expect`` and statistic of ``slopes`` (``optima.slopes``, or
-    ``equilibrium.slope``): the prediction, its rivals, the measured slope with its interval,
-    and the verdict."""
+    """One row per prediction of ``expect`` (the ``expect`` entry of ``experiment``'s config) and
+    statistic of ``slopes`` (``optima.slopes``, or ``equilibrium.slope``): the prediction, its
+    rivals, the measured slope with its interval, and the verdict."""
     by = expect[kind(expect)].get("by")
     margin = float(expect[kind(expect)].get("margin", MARGIN))
     measured = {"x", "statistic", "slope", "ci95_low", "ci95_high", "selected_by"}
@@ -126,7 +126,8 @@ def judge(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
 
 
 def read(path) -> pd.DataFrame:
-    """A claims table as written by the study (empty text cells stay empty, not NaN)."""
+    """The claims table at ``path`` as written by the study (empty text cells stay empty,
+    not NaN)."""
     text = {"by": str, "group": str, "rivals": str}
     return pd.read_csv(path, dtype=text).fillna({c: "" for c in text})
 
@@ -151,7 +152,8 @@ STATISTIC_NAMES = {
 
 
 def markdown(table: pd.DataFrame, statistics=("parabola", "edge", "argmin")) -> str:
-    """The claims as a Markdown table: one row per prediction, per statistic its slope with the
+    """The claims ``table`` as a Markdown table: one row per prediction, per statistic of
+    ``statistics`` (the columns' order) its slope with the
     95 % interval and verdict, and how many values of x were fitted of how many; a claim about
     another statistic (the equilibrium's) in the first column."""
     header = ["experiment", "group", "predicted (rivals)"]
@@ -181,7 +183,8 @@ def markdown(table: pd.DataFrame, statistics=("parabola", "edge", "argmin")) -> 
 
 
 def summary(table: pd.DataFrame) -> str:
-    """The end-of-run digest: one line per prediction, each statistic's slope and verdict."""
+    """The end-of-run digest of a claims ``table``: one line per prediction, each statistic's
+    slope and verdict."""
     lines = []
     keys = ["experiment", "group", "prediction"]
     for (experiment, group, prediction), rows in table.groupby(keys, sort=False):

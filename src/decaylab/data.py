@@ -43,7 +43,8 @@ def linear(
     x_range: tuple[float, float] = (0.0, 2.0),
     seed: int = 0,
 ) -> Dataset:
-    """The article's problem ``y = slope·x + intercept + noise·ε``, ``x ~ U(x_range)``, ε ~ N(0, 1).
+    """The article's problem: ``n`` points ``y = slope·x + intercept + noise·ε``,
+    ``x ~ U(x_range)``, ε ~ N(0, 1).
 
     Draws with ``np.random.RandomState(seed)`` in the article's order (all x, then all ε), so the
     defaults reproduce ``np.random.seed(0); X = 2*rand(100, 1); y = 3*X + 5 + randn(100, 1)``
@@ -65,7 +66,8 @@ def sine(
     x_range: tuple[float, float] = (0.0, 1.0),
     seed: int = 0,
 ) -> Dataset:
-    """Bishop's curve fitting (PRML §1.1): ``y = sin(2πx) + noise·ε``, ``x ~ U(x_range)``."""
+    """Bishop's curve fitting (PRML §1.1): ``n`` points ``y = sin(2πx) + noise·ε``,
+    ``x ~ U(x_range)``, drawn with ``RandomState(seed)``."""
     _check_positive_int("n", n)
     _check_non_negative("noise", noise)
     low, high = _check_range("x_range", x_range)
@@ -76,7 +78,8 @@ def sine(
 
 
 def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
-    """Two interleaving half circles (the construction of scikit-learn's ``make_moons``).
+    """``n`` points of two interleaving half circles (the construction of scikit-learn's
+    ``make_moons``), drawn with ``RandomState(seed)``.
 
     Class 0: ``(cos θ, sin θ)``; class 1: ``(1 − cos θ, 0.5 − sin θ)``, θ evenly spaced in
     [0, π], plus Gaussian noise of standard deviation ``noise`` on both coordinates.
@@ -101,7 +104,8 @@ def moons(n: int = 200, noise: float = 0.2, seed: int = 0) -> Dataset:
 
 
 def spirals(n: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int = 0) -> Dataset:
-    """``n_classes`` interleaved spiral arms (CS231n's toy set), ``n // n_classes`` points each.
+    """``n_classes`` interleaved spiral arms (CS231n's toy set), ``n // n_classes`` points each,
+    drawn with ``RandomState(seed)``.
 
     Arm c: radius r ∈ [0, 1], angle ``4r + 2πc/n_classes + noise·ε``, point ``r·(sin, cos)``.
     """
@@ -126,7 +130,8 @@ GENERATORS = {"linear": linear, "sine": sine, "moons": moons, "spirals": spirals
 
 
 def truth(generator: str, **options):
-    """The noise-free function of a synthetic 1-d regression source, or None: ``linear``'s
+    """The noise-free function of the synthetic 1-d regression source ``generator`` with its
+    ``options``, or None: ``linear``'s
     ``slope·x + intercept`` (one feature), ``sine``'s ``sin(2πx)``."""
     if generator == "linear" and options.get("n_features", 1) == 1:
         slope, intercept = options.get("slope", 3.0), options.get("intercept", 5.0)
@@ -309,7 +314,7 @@ def _check_range(name: str, value) -> tuple[float, float]:
 
 
 def save_dataset(path, dataset: Dataset) -> None:
-    """Write a data set to an ``.npz`` file."""
+    """Write ``dataset`` to the ``.npz`` file ``path``."""
     np.savez(
         path,
         x=dataset.x,
@@ -320,7 +325,7 @@ def save_dataset(path, dataset: Dataset) -> None:
 
 
 def load_dataset(path) -> Dataset:
-    """Read a data set written by :func:`save_dataset`."""
+    """Read the data set at ``path``, written by :func:`save_dataset`."""
     with np.load(path) as stored:
         return Dataset(stored["x"], stored["y"], str(stored["task"]), tuple(stored["input_shape"]))
 
@@ -329,7 +334,8 @@ PARTS = ("train", "validation", "test")
 
 
 def save_split(path, parts: Parts) -> None:
-    """Write prepared parts to one ``.npz`` file (an absent validation part as 0 rows)."""
+    """Write prepared ``parts`` to the ``.npz`` file ``path`` (an absent validation part as 0
+    rows)."""
     arrays = {}
     for name in PARTS:
         part = getattr(parts, name)
@@ -344,7 +350,7 @@ def save_split(path, parts: Parts) -> None:
 
 
 def load_split(path) -> Parts:
-    """Read the parts written by :func:`save_split`."""
+    """Read the parts at ``path``, written by :func:`save_split`."""
     with np.load(path) as stored:
         task, shape = str(stored["task"]), tuple(stored["input_shape"])
         return Parts(

@@ -75,11 +75,10 @@ class Dataset:
 
 
 def from_frame(frame, target: str, features=None, task: str | None = None) -> Dataset:
-    """A data set from a pandas DataFrame: ``target`` column as y, ``features`` (default: all
-    other columns) as x. ``task`` defaults to classification for integer, boolean or text
-    targets (labels numbered in sorted order), regression for real numbers. Columns that are
-    not numeric, and NaN or infinite values, are refused with the column's name.
-    """
+    """A data set from the pandas DataFrame ``frame``: its ``target`` column as y, ``features``
+    (default: all other columns) as x. ``task`` defaults to classification for integer, boolean or
+    text targets (labels numbered in sorted order), regression for real numbers. Columns that are
+    not numeric, and NaN or infinite values, are refused with the column's name."""
     columns = list(frame.columns)
     if target not in frame:
         raise ValueError(f"target column {target!r} not found; columns: {columns}")
@@ -118,8 +117,9 @@ def from_frame(frame, target: str, features=None, task: str | None = None) -> Da
 
 
 def class_indices(labels: np.ndarray, what: str) -> np.ndarray:
-    """Labels numbered ``0 … C−1`` in sorted order; a target with fewer than two classes is
-    refused (there is nothing to classify, and no stratified split)."""
+    """``labels`` numbered ``0 … C−1`` in sorted order; a target with fewer than two classes is
+    refused (the error names ``what``, the column or key) (there is nothing to classify, and no
+    stratified split)."""
     classes, y = np.unique(labels, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(

@@ -19,8 +19,9 @@ from decaylab import tables
 
 
 def equilibrated(runs: pd.DataFrame) -> pd.Series:
-    """Whether each run trained long enough to reach the equilibrium: η0·λ·T ≥ 1 over its
-    T = epochs × updates per epoch, not diverged, with a positive strength and norm."""
+    """Whether each run of ``runs`` (a runs table) trained long enough to reach the equilibrium:
+    η0·λ·T ≥ 1 over its T = epochs × updates per epoch, not diverged, with a positive strength and
+    norm."""
     updates = runs["epochs"] * runs["updates_per_epoch"]
     return (
         ~runs["diverged"].astype(bool)
@@ -37,9 +38,10 @@ def _fit(log_rate: np.ndarray, log_effective: np.ndarray) -> float:
 
 
 def slope(runs: pd.DataFrame, resamples: int = tables.RESAMPLES, seed: int = 0) -> pd.DataFrame:
-    """The slope of log(η/‖w‖²) on log(η·λ) over the equilibrated runs, with its interval over
-    seeds, as one row shaped like :func:`decaylab.optima.slopes`' (``statistic``
-    ``effective_rate``; ``n_x`` the distinct η·λ, ``n_unconverged`` those left out)."""
+    """The slope of log(η/‖w‖²) on log(η·λ) over the equilibrated ``runs``, with its interval over
+    seeds (:func:`decaylab.tables.seed_interval` with ``resamples`` and ``seed``), as one row shaped
+    like :func:`decaylab.optima.slopes`' (``statistic`` ``effective_rate``; ``n_x`` the distinct
+    η·λ, ``n_unconverged`` those left out)."""
     rate = runs["learning_rate"] * runs["strength"]
     keep = equilibrated(runs)
     frame = pd.DataFrame(

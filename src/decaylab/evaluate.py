@@ -17,7 +17,8 @@ ACTIVATIONS = {
 
 
 def predict(spec: models.ModelSpec, params, x: np.ndarray) -> np.ndarray:
-    """Outputs ``(K, n, n_out)`` of K stacked runs of a dense model on raw inputs ``x``
+    """Outputs ``(K, n, n_out)`` of the dense model ``spec`` with the stacked ``params`` of K
+    runs on raw inputs ``x``
     ``(n, d)``, in float64, in inference mode: each hidden layer ``h ← act(norm(h·W + b))``,
     ``norm`` by :mod:`models`'s formula (batch normalization by the running statistics)."""
     if spec.kind == "cnn":
@@ -49,7 +50,8 @@ def predict(spec: models.ModelSpec, params, x: np.ndarray) -> np.ndarray:
 
 
 def ridge(x: np.ndarray, y: np.ndarray, strength: float) -> tuple[np.ndarray, float]:
-    """The minimizer of ``½·mean((y − xw − b)²) + λ/2·‖w‖²`` (the bias is not penalized).
+    """The minimizer of ``½·mean((y − xw − b)²) + λ/2·‖w‖²``, λ = ``strength`` (the bias is not
+    penalized).
 
     ``w = (XcᵀXc + nλI)⁻¹ Xcᵀ yc`` on centred data, ``b = ȳ − x̄ᵀw`` (scikit-learn's
     ``Ridge(alpha=n·λ)``).

@@ -28,7 +28,7 @@ def run_weights(stacked, run: int) -> list[dict[str, np.ndarray]]:
 
 def keras_model(spec: models.ModelSpec, weights, input_shape: tuple[int, ...], name="selected"):
     """A ``keras.Model`` of ``spec`` holding one run's ``weights`` (:func:`run_weights`), for
-    inputs of ``prod(input_shape)`` features (the data's rows), in float32."""
+    inputs of ``prod(input_shape)`` features (the data's rows), in float32, called ``name``."""
     from decaylab.backend import keras  # Keras, started with its native start-up logs filtered
 
     n_features = int(np.prod(input_shape)) if input_shape else None

@@ -44,7 +44,8 @@ def label(column: str) -> str:
 
 
 def reported(frame: pd.DataFrame, metric: str | None = None) -> str:
-    """The test metric a figure shows of a runs table or a summary (``*_mean`` columns):
+    """The test metric a figure shows of ``frame``, a runs table or a summary (``*_mean``
+    columns):
     ``metric`` where given, else the accuracy where it is measured (classification), else
     the MSE."""
     if metric is not None:

@@ -61,9 +61,11 @@ class NothingLearned:
 
 
 def learned_nothing(metric: str, train_y: np.ndarray, validation_y: np.ndarray, task: str):
-    """The :class:`NothingLearned` of a data set: for C classes the cross-entropy ln C of the
-    uniform prediction and the accuracy 1/C; for regression the mean squared error of the
-    training targets' mean (on the validation targets for the metric)."""
+    """The :class:`NothingLearned` of a data set (targets ``train_y`` and ``validation_y``,
+    ``task`` ``classification`` or ``regression``) on the selection ``metric``: for C classes
+    the cross-entropy ln C of the uniform prediction and the accuracy 1/C; for regression the
+    mean squared error of the training targets' mean (on the validation targets for the
+    metric)."""
     if task == "classification":
         classes = int(max(train_y.max(), validation_y.max())) + 1
         loss = float(np.log(classes))
@@ -100,7 +102,8 @@ class Surface:
 
 
 def surfaces(runs: pd.DataFrame, x: str, metric: str, groups: list[str]) -> Iterator[Surface]:
-    """The :class:`Surface` of every group of ``runs``."""
+    """The :class:`Surface` of ``metric`` over ``x`` and λ for every combination of the
+    ``groups`` columns (:func:`groups_of`) of ``runs``."""
     values = (metrics.sign(metric) * runs[metric]).where(~runs["diverged"].astype(bool), np.inf)
     frame = runs.assign(_value=values.fillna(np.inf))
     seeds = np.sort(frame["seed"].unique())
@@ -123,8 +126,9 @@ def surfaces(runs: pd.DataFrame, x: str, metric: str, groups: list[str]) -> Iter
 
 
 def argmin(means: np.ndarray, strengths: np.ndarray):
-    """Per row, the index of the best mean, the strength there, and whether it is the
-    smallest or largest strength of the row (then the optimum may lie beyond the grid)."""
+    """Per row of ``means`` ``(x, λ)`` (lower is better, over the row's ``strengths``, both
+    NaN-padded): the index of the best mean, the strength there, and whether it is the smallest
+    or largest strength of the row (then the optimum may lie beyond the grid)."""
     tried = np.sum(~np.isnan(strengths), axis=1)
     means = np.where(np.isnan(strengths) | np.isnan(means), np.inf, means)
     chosen = np.argmin(means, axis=1)
@@ -134,7 +138,8 @@ def argmin(means: np.ndarray, strengths: np.ndarray):
 
 
 def parabola(means: np.ndarray, strengths: np.ndarray):
-    """Per row, the vertex of the parabola in log λ through the arg-min and its neighbours
+    """Per row of ``means`` over ``strengths`` (as :func:`argmin`'s), the vertex of the
+    parabola in log λ through the arg-min and its neighbours
     (the module's formula), kept between the neighbours; flagged (and the arg-min returned)
     where the arg-min is on the edge or a neighbour diverged."""
     chosen, best, at_edge = argmin(means, strengths)
@@ -158,8 +163,9 @@ def parabola(means: np.ndarray, strengths: np.ndarray):
 
 
 def collapse_edge(means: np.ndarray, strengths: np.ndarray, collapsed: float):
-    """Per row, the collapse edge λ_c (the module's formula) and whether it lies beyond the
-    grid (NaN then). Values worse than ``collapsed`` (a diverged run) count as ``collapsed``."""
+    """Per row of ``means`` over ``strengths`` (as :func:`argmin`'s), the collapse edge λ_c
+    (the module's formula) and whether it lies beyond the grid (NaN then). Values worse than
+    ``collapsed`` (a diverged run) count as ``collapsed``."""
     chosen, best, _ = argmin(means, strengths)
     edge = np.full(len(means), np.nan)
     for row, i in enumerate(chosen):
@@ -180,11 +186,11 @@ def collapse_edge(means: np.ndarray, strengths: np.ndarray, collapsed: float):
 
 
 def converged(train_loss: np.ndarray, collapsed: float | None, tolerance=CONVERGENCE_TOLERANCE):
-    """Per value of x, whether its least-regularized runs trained (mean over seeds
-    ``L``): ``L − L_best ≤ tolerance·(collapsed − L_best)``, with ``L_best`` the best of the
-    group. An under-trained row puts λ* at the grid's lower edge for a reason that has nothing
-    to do with regularization. True everywhere where the training loss or ``collapsed`` is not
-    known."""
+    """Per value of x, whether its least-regularized runs trained (``train_loss`` ``(x, seed)``, its
+    mean over seeds ``L``): ``L − L_best ≤ tolerance·(collapsed − L_best)``, with ``L_best`` the
+    best of the group. An under-trained row puts λ* at the grid's lower edge for a reason that has
+    nothing to do with regularization. True everywhere where the training loss or ``collapsed`` is
+    not known."""
     loss = np.nanmean(train_loss, axis=1) if train_loss.size else train_loss
     if collapsed is None or not np.isfinite(loss).any():
         return np.ones(len(train_loss), dtype=bool)
@@ -193,8 +199,10 @@ def converged(train_loss: np.ndarray, collapsed: float | None, tolerance=CONVERG
 
 
 def statistic(name: str, means: np.ndarray, strengths: np.ndarray, collapsed: float | None):
-    """The statistic ``name`` of :data:`STATISTICS` per row, and whether it is flagged (on the
-    grid's edge or beyond it: then it only bounds the answer and is left out of a fit)."""
+    """The statistic ``name`` of :data:`STATISTICS` per row of ``means`` over ``strengths``
+    (as :func:`argmin`'s; ``collapsed`` the edge's reference, :func:`collapse_edge`), and
+    whether it is flagged (on the grid's edge or beyond it: then it only bounds the answer and
+    is left out of a fit)."""
     if name == "argmin":
         return argmin(means, strengths)[1:]
     if name == "parabola":
@@ -248,7 +256,8 @@ def basin_table(
     least-regularized runs converged, their training loss, and the best mean of ``metric``;
     where the grid was written as a timescale, each statistic also as τ = 1/(η·λ·M) in epochs
     (``*_timescale``).
-    ``nothing``: :func:`learned_nothing` (without it, no edge and no convergence check)."""
+    ``nothing``: :func:`learned_nothing` (without it, no edge and no convergence check);
+    ``tolerance``: :func:`converged`'s."""
     groups = groups_of(runs, x)
     reference, untrained = _references(metric, nothing)
     timescale = _timescales(runs, x)
@@ -290,12 +299,13 @@ def slopes(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Per group and statistic, the slope of log statistic on log ``x`` over the converged,
-    unflagged values of x, and its 95 % percentile bootstrap interval over seeds (NaN with one
-    seed); how many values of x there are, how many were fitted, how many did not converge
-    and how many were flagged. With S seeds a resample has at most C(2S−1, S) distinct draws
-    (10 for three seeds, 126 for five): an arg-min, which moves in grid steps, then gives an
-    interval with an end on the estimate itself. The interval says how much the seeds move
-    the answer, nothing about other data or architectures."""
+    unflagged values of x, and its 95 % percentile bootstrap interval over seeds (NaN with one seed;
+    :func:`decaylab.tables.seed_interval` with ``resamples`` and ``seed``). ``runs``, ``metric``,
+    ``nothing`` and ``tolerance`` are :func:`basin_table`'s. Also how many values of x there are,
+    how many were fitted, how many did not converge and how many were flagged. With S seeds a
+    resample has at most C(2S−1, S) distinct draws (10 for three seeds, 126 for five): an arg-min,
+    which moves in grid steps, then gives an interval with an end on the estimate itself. The
+    interval says how much the seeds move the answer, nothing about other data or architectures."""
     groups = groups_of(runs, x)
     reference, untrained = _references(metric, nothing)
     rows = []

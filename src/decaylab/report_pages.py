@@ -47,7 +47,7 @@ def to_interval(value: float, spread: float) -> float:
 
 
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every float column to its precision: a metric's mean to its own 95 % interval
+    """Every float column of ``frame`` to its precision: a metric's mean to its own 95 % interval
     (``X_mean`` by ``X_ci95``, row by row), spreads to :data:`INTERVAL_DIGITS` significant
     digits, everything else to :data:`SIGNIFICANT_DIGITS`. Numbers stay numbers, so that they
     sort as numbers."""
@@ -65,8 +65,8 @@ def rounded(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def marked(frame: pd.DataFrame) -> pd.DataFrame:
-    """A first column ``mark`` that names the selected row and the indistinguishable ones, in
-    place of the boolean columns ``selected`` and ``indistinguishable`` (where present)."""
+    """``frame`` with a first column ``mark`` that names the selected row and the indistinguishable
+    ones, in place of the boolean columns ``selected`` and ``indistinguishable`` (where present)."""
     present = [c for c in MARKS if c in frame]
     if not present:
         return frame
@@ -77,7 +77,8 @@ def marked(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_page(title: str, note: str, frame: pd.DataFrame) -> str:
-    """``frame`` as a self-contained page of the report: a title, a sentence on what it shows,
+    """``frame`` as a self-contained page of the report: the ``title``, the sentence ``note``
+    on what it shows,
     the settings that hold one value throughout, and the rest as a sortable, filterable table
     (standard deviations left to the CSV file: each mean carries its 95 % interval)."""
     import itables  # here: a table page is written only at the end of an experiment

@@ -116,18 +116,17 @@ def best_settings(runs: pd.DataFrame, keep: list[str]) -> tuple[pd.DataFrame, li
 
 
 def summarize(runs: pd.DataFrame, select: str | None = "validation_loss") -> pd.DataFrame:
-    """Per grid point, over its seeds: every metric's mean, standard deviation and the
-    half-width of its 95 % Student-t confidence interval (``t_{0.975, n−1}·s/√n``; NaN for
-    one seed), and the selection.
+    """Per grid point of ``runs`` (a runs table), over its seeds: every metric's mean, standard
+    deviation and the half-width of its 95 % Student-t confidence interval (``t_{0.975, n−1}·s/√n``;
+    NaN for one seed), and the selection.
 
-    A grid point where any seed diverged has ``diverged`` True and NaN metrics: its numbers
-    describe a frozen, broken run and are never selected. With ``select`` (a validation
-    metric), ``selected`` marks the grid point of each experiment with the best mean of it
-    (lowest loss or MSE, highest accuracy) and ``indistinguishable`` every grid point whose
-    seeds' values of it do not differ significantly from the selected one's (two-sided Welch
-    t-test over seeds, p ≥ 0.05; NaN where a test needs two seeds on both sides). The test
-    metrics are reported for what was selected, and never select anything.
-    """
+    A grid point where any seed diverged has ``diverged`` True and NaN metrics: its numbers describe
+    a frozen, broken run and are never selected. With ``select`` (a validation metric), ``selected``
+    marks the grid point of each experiment with the best mean of it (lowest loss or MSE, highest
+    accuracy) and ``indistinguishable`` every grid point whose seeds' values of it do not differ
+    significantly from the selected one's (two-sided Welch t-test over seeds, p ≥ 0.05; NaN where a
+    test needs two seeds on both sides). The test metrics are reported for what was selected, and
+    never select anything."""
     if select is not None and select not in SELECTION_METRICS:
         raise ValueError(f"select must be one of {list(SELECTION_METRICS)}, got {select!r}")
     keys = [c for c in SETTINGS if c in runs and runs[c].notna().any()]
@@ -190,7 +189,8 @@ def _indistinguishable(a: np.ndarray, b: np.ndarray, same: bool):
 
 
 def findings(summary: pd.DataFrame) -> str:
-    """The end-of-run digest: per experiment, the selected setting, the validation metric that
+    """The end-of-run digest of a ``summary`` (:func:`summarize`'s): per experiment, the
+    selected setting, the validation metric that
     chose it and the test metrics reported for it, each as mean ± 95 % half-width over seeds."""
     lines = []
     for experiment, group in summary.groupby("experiment", sort=False):
@@ -245,8 +245,8 @@ def selected_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
 
 def seed_interval(n_seeds: int, statistic, resamples: int = RESAMPLES, seed: int = 0):
     """The :data:`CONFIDENCE` percentile bootstrap interval of ``statistic(drawn)`` over seeds
-    (``scipy.stats.bootstrap``): each resample draws ``n_seeds`` seed indices with
-    replacement. ``(NaN, NaN)`` with one seed."""
+    (``scipy.stats.bootstrap`` with ``resamples`` resamples, its generator seeded by ``seed``):
+    each resample draws ``n_seeds`` seed indices with replacement. ``(NaN, NaN)`` with one seed."""
     if n_seeds < 2:
         return np.nan, np.nan
     interval = stats.bootstrap(

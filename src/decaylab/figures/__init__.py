@@ -108,8 +108,8 @@ def draw(prepared: Prepared, ax=None):
 
 
 def make(name: str, inputs: dict, ax=None, **options):
-    """Figure ``name`` of ``inputs``: :func:`prepare`, then :func:`draw`; where the inputs
-    hold nothing to show, a figure that says why."""
+    """Figure ``name`` of ``inputs``: :func:`prepare`, then :func:`draw` (on ``ax`` where
+    given); where the inputs hold nothing to show, a figure that says why."""
     try:
         prepared = prepare(name, inputs, **options)
     except NothingToDraw as reason:
