@@ -209,6 +209,25 @@ def test_fit_prepares_the_ridge_references_of_the_two_smallest_coupled_strengths
     np.testing.assert_allclose(line["y"], slope * line["x"] + intercept, rtol=1e-6)
 
 
+def test_fit_draws_one_line_per_fitted_run_and_no_band():
+    """Two learning rates share each strength's colour: a band there would pool learning rates
+    (a band means seeds and nothing else), so each run is its own line."""
+    frames, _, _ = study_tables(
+        {
+            **BASE,
+            "learning_rate": [0.01, 0.05],
+            "regularization": {"kind": "l2", "strength": [0.01, 1.0]},
+        },
+        data.linear(),
+    )
+    figure = figures.make("fit", frames, model="linear")
+    axes = figure.axes[0]
+    fitted = [line for line in axes.lines if len(line.get_xdata()) == 200]  # runner.curves' grid
+    assert len(fitted) == 4  # 2 learning rates × 2 strengths, first seed
+    bands = [c for c in axes.collections if type(c).__name__.endswith("PolyCollection")]
+    assert not bands
+
+
 def test_learning_rates_prepares_the_first_seed_with_the_y_range_clipped():
     frames, _, _ = study_tables(CASES["one seed and one value per axis"], data.linear())
     prepared = figures.prepare("learning_rates", frames)

@@ -79,13 +79,12 @@ def _draw_lines(ax, subset: pd.DataFrame, hue, panel) -> None:
         y="prediction",
         hue=hue,
         style="regularization" if not panel and varying(subset, ["regularization"]) else None,
-        units="line" if hue is None else None,
-        estimator=None if hue is None else "mean",
+        units="line",  # one line per fitted run: never a band (it would pool settings)
+        estimator=None,
         palette=("viridis" if hue in ("strength", "learning_rate", "decay_rate") else "deep")
         if hue
         else None,
         hue_norm=LogNorm() if hue == "strength" and (subset[hue] > 0).all() else None,
         ax=ax,
         legend="full",
-        seed=0,  # the band's bootstrap: the same figure every time
     )
