@@ -18,6 +18,7 @@ SUMMARY = pd.DataFrame(
         "optimizer": ["sgd"] * 4,
         "regularization": ["l2", "l2", "decoupled", "decoupled"],
         "strength": [0.001, 0.1, 0.001, 0.1],
+        "decay_rate": [0.5, float("nan"), 0.5, 0.5],  # a setting one row's kind does not have
         "validation_loss_mean": [0.123456, 0.654321, 0.2, 0.987654321],
         "validation_loss_std": [0.01, 0.02, 0.03, 0.04],
         "validation_loss_ci95": [0.004249, 0.0312, float("nan"), 0.5],
@@ -65,7 +66,7 @@ function check() {
   const box = document.querySelector("thead input[placeholder='regularization']");
   if (!box || !document.querySelector(".dt-container")) { setTimeout(check, 50); return; }
   const result = {loaded: rows()};
-  const header = document.querySelector("thead input[placeholder='validation_loss_mean']")
+  const header = document.querySelector("thead input[placeholder='validation_loss ± 95 %']")
     .closest("th").querySelector(".dt-column-order");  // the sort arrow (filters take the rest)
   header.click();  // ascending
   setTimeout(() => {
@@ -95,7 +96,9 @@ def test_the_page_sorts_and_filters_in_a_browser_without_a_network(tmp_path):
     assert found, dom[-2000:]
     result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert len(result["loaded"]) == 4
-    means = [float(row[3]) for row in result["sorted"]]  # mark, regularization, strength, mean
-    assert means == sorted(means) and means[0] == 0.1235
+    # mark, regularization, strength, decay rate, mean ± half-width (sorted by the mean)
+    shown = [row[4] for row in result["sorted"]]
+    assert shown == ["0.1235 ± 0.0042", "0.2", "0.654 ± 0.031", "0.99 ± 0.5"]
+    assert [row[3] for row in result["loaded"]] == ["0.5", "—", "0.5", "0.5"]
     assert {row[1] for row in result["filtered"]} == {"decoupled"}
     assert len(result["filtered"]) == 2

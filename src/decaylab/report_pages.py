@@ -20,6 +20,9 @@ INTERVAL_DIGITS = 2
 
 SPREADS = ("_ci95", "_std")
 MARKS = {"selected": "★ selected", "indistinguishable": "≈ indistinguishable"}
+NOT_APPLICABLE = "—"
+"""What a cell without a value shows (a setting the row's kind does not have, a missing
+interval)."""
 
 
 def constant_columns(frame: pd.DataFrame) -> list[str]:
@@ -78,9 +81,9 @@ def marked(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table_page(title: str, note: str, frame: pd.DataFrame) -> str:
     """``frame`` as a self-contained page of the report: the ``title``, the sentence ``note``
-    on what it shows,
-    the settings that hold one value throughout, and the rest as a sortable, filterable table
-    (standard deviations left to the CSV file: each mean carries its 95 % interval)."""
+    on what it shows, the settings that hold one value throughout, and the rest as a sortable,
+    filterable table (standard deviations left to the CSV file: each mean shown with its 95 %
+    interval)."""
     import itables  # here: a table page is written only at the end of an experiment
     from itables.javascript import generate_init_offline_itables_html
 
@@ -91,8 +94,13 @@ def table_page(title: str, note: str, frame: pd.DataFrame) -> str:
         f"<dt>{html.escape(c)}</dt><dd>{html.escape(_text(frame[c].iloc[0]))}</dd>"
         for c in constant
     )
+    numbers = list(varying.select_dtypes("number").columns)
+    texts = [c for c in varying if c not in numbers]
+    varying[texts] = varying[texts].astype(object).fillna(NOT_APPLICABLE)
+    column_defs, headers = _number_columns(list(varying), numbers)
     table = itables.to_html_datatable(
-        varying,
+        varying.rename(columns=headers),
+        columnDefs=column_defs,
         connected=False,  # DataTables embedded: the page works offline
         showIndex=False,
         maxBytes=0,  # every row, never a downsampled preview
@@ -105,12 +113,42 @@ def table_page(title: str, note: str, frame: pd.DataFrame) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:1em} dl{display:grid;"
-        "grid-template-columns:max-content auto;gap:0 1em} dt{font-weight:bold}</style>"
+        "grid-template-columns:max-content auto;gap:0 1em} dt{font-weight:bold} "
+        "thead input{width:100%;min-width:5em;box-sizing:border-box}</style>"
         f"</head><body><h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>"
         + (f"<p>The same on every row:</p><dl>{held}</dl>" if held else "")
         + generate_init_offline_itables_html(itables.options.dt_bundle)  # DataTables' code
         + f"{table}</body></html>"
     )
+
+
+def _number_columns(columns: list[str], numbers: list[str]) -> tuple[list[dict], dict[str, str]]:
+    """DataTables' column definitions of the number columns: each ``X_mean`` shown as
+    ``mean ± half-width`` (its ``X_ci95`` column hidden), a missing number as
+    :data:`NOT_APPLICABLE`, sorting and filtering by the number itself; and the headers
+    ``X ± 95 %`` of the means."""
+    from itables import JavascriptFunction
+
+    spread_of = {
+        c: columns.index(f"{c.removesuffix('_mean')}_ci95")
+        for c in numbers
+        if c.endswith("_mean") and f"{c.removesuffix('_mean')}_ci95" in columns
+    }
+    hidden = sorted(spread_of.values())
+    definitions = [{"targets": hidden, "visible": False}] if hidden else []
+    for i, column in enumerate(columns):
+        if column not in numbers or i in hidden:
+            continue
+        j = spread_of.get(column)
+        render = (
+            "function (value, type, row) { if (type !== 'display') return value; "
+            f"if (Number.isNaN(value)) return '{NOT_APPLICABLE}'; "
+            + ("return value; }" if j is None else
+               f"return Number.isNaN(row[{j}]) ? value : value + ' ± ' + row[{j}]; }}")
+        )  # fmt: skip
+        definitions.append({"targets": i, "render": JavascriptFunction(render)})
+    headers = {c: f"{c.removesuffix('_mean')} ± 95 %" for c in spread_of}
+    return definitions, headers
 
 
 def _text(value) -> str:

@@ -36,8 +36,10 @@ with files.atomic(snakemake.output.page) as temporary:
     temporary.write_text(
         report_pages.table_page(
             f"{snakemake.wildcards.experiment}: summary over seeds",
-            "One row per grid point: each metric's mean, standard deviation and 95 % interval "
-            "half-width over seeds; selected: the point chosen on validation.",
+            "One row per grid point: each metric's mean ± the half-width of its 95 % interval "
+            "over seeds (the standard deviations are in summary.csv); ★ selected: the point "
+            "chosen on validation; ≈ indistinguishable: the points whose seeds do not differ "
+            "significantly from it (Welch's t-test, p ≥ 0.05).",
             summary,
         )
     )
