@@ -50,7 +50,9 @@ def problems(config: dict, schema: dict) -> list[str]:
 def _relevance(error) -> tuple:
     """How ``best_match`` ranks the alternatives of a ``oneOf``, the most relevant smallest: one
     whose type the value has, then the deepest (an item of a list, a key of a mapping), then one
-    that is not itself a ``oneOf`` that several alternatives match, then the first in order."""
+    that is not itself a ``oneOf`` or ``anyOf`` (such as a sampled axis's "valid under each of"
+    for a number), then the first in order: a full order, so that ``best_match`` descends to one
+    alternative instead of stopping at the ``oneOf`` when two tie."""
     return (
         not _fits(error),
         -len(error.path),
@@ -62,8 +64,8 @@ def _relevance(error) -> tuple:
 
 def _fits(error) -> bool:
     """Whether the value has the type of the (sub)schema that refuses it: its ``type``, or the
-    type of one of its ``enum``'s values; a number refused only as infinite or as a float where
-    an integer is asked fits its type."""
+    type of one of its ``enum``'s values. A number refused only as not finite, or as a float
+    where an integer is asked, has its type."""
     if error.validator == "type":
         expected = error.validator_value
     elif isinstance(error.schema, dict) and "type" in error.schema:
