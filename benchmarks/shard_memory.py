@@ -2,7 +2,7 @@
 
     python benchmarks/shard_memory.py [--threads 2]
 
-For each shape, ``decaylab.checks.shard_memory`` estimates the shard's peak and a fresh process (the
+For each shape, ``decaylab.memory.shard_peak`` estimates the shard's peak and a fresh process (the
 backend imported, the data generated and split, the shard trained as the workflow trains it)
 measures its peak resident set size (``VmHWM``: ``ru_maxrss`` would report the parent's size instead
 when a large process, such as a test session, starts it). Prints a table with their ratio and writes
@@ -94,12 +94,12 @@ print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024)
 
 def estimate(dataset: dict, experiment: dict) -> float:
     """The memory check's estimate in bytes for the shape's single shard."""
-    from decaylab import checks, grid
+    from decaylab import data_facts, grid, memory
 
-    problems, facts = checks.dataset_facts("shape", dataset)
+    problems, facts = data_facts.of("shape", dataset)
     assert not problems, problems
     (shard,) = grid.shards("shape", {"dataset": "shape", **experiment})
-    return checks.shard_memory(shard, facts)
+    return memory.shard_peak(shard, facts)
 
 
 def measured(dataset: dict, experiment: dict, threads: int) -> float:

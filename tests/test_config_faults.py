@@ -1,11 +1,19 @@
 """Fault injection into the config: every problem is found in a dry run, before any job, with its
 key named — all problems of a config at once — and config files behave as users expect."""
 
+import math
 import re
+from pathlib import Path
 
 import pytest
 import yaml
 from test_workflow import TEST_CONFIG, make_workdir, snakemake
+
+from decaylab import checks
+
+SCHEMA = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml").read_text()
+)
 
 
 def line(**changes):
@@ -176,6 +184,38 @@ def test_bad_config_fails_in_a_dry_run_naming_its_key(tmp_path, edit, key):
     assert "invalid config" in message and key in message, message[-2000:]
     assert "Traceback" not in message, message[-2000:]
     assert not (workdir / "results").exists() and not (workdir / "data").exists()
+
+
+OPTIMIZERS = "['sgd', 'momentum', 'adam', 'rmsprop', 'adagrad']"
+EXPLAINED = {  # a value no alternative of a oneOf takes: the one whose type it has explains it
+    "NaN for a number or a list": (
+        line(learning_rate=math.nan),
+        "experiments.line.learning_rate: must be a finite number, got nan",
+    ),
+    "a word in a list of numbers": (
+        line(learning_rate=[0.1, "fast"]),
+        "experiments.line.learning_rate.1: 'fast' is not of type 'number'",
+    ),
+    "an unknown name": (
+        line(optimizer="lion"),
+        f"experiments.line.optimizer: 'lion' is not one of {OPTIMIZERS}",
+    ),
+    "an unknown name in a list": (
+        line(optimizer=["sgd", "lion"]),
+        f"experiments.line.optimizer.1: 'lion' is not one of {OPTIMIZERS}",
+    ),
+    "a model's option of the wrong type": (
+        net(model={"kind": "mlp", "hidden": False}),
+        "experiments.net.model.hidden: False is not of type 'array'",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit, expected", EXPLAINED.values(), ids=list(EXPLAINED))
+def test_a_value_of_no_allowed_shape_is_explained_by_the_shape_it_has(edit, expected):
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    edit(config)
+    assert checks.problems(config, SCHEMA) == [expected]
 
 
 def test_every_problem_of_a_config_is_listed_at_once(tmp_path):

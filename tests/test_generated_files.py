@@ -17,7 +17,7 @@ from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 from test_generated_configs import COUNTS
 
-from decaylab import checks, data, grid, runner
+from decaylab import data, data_facts, grid, runner
 
 column_names = st.one_of(
     st.from_regex(r"[a-z]{1,6}", fullmatch=True),
@@ -84,9 +84,9 @@ def write_table(frame, suffix, folder) -> Path | None:
 
 
 def accepted_or_refused(dataset: dict) -> tuple[list[str], object]:
-    """The dry run's check of one data set (``checks.dataset_facts``), counting draws."""
+    """The dry run's check of one data set (``data_facts.of``), counting draws."""
     COUNTS["data files"] = COUNTS.get("data files", 0) + 1
-    problems, facts = checks.dataset_facts("mine", dataset)
+    problems, facts = data_facts.of("mine", dataset)
     for line in problems:
         assert dataset["path"] in line, f"the refusal does not name the file: {line}"
     key = "data files refused" if problems else "data files accepted"
@@ -100,9 +100,9 @@ SPLIT = {"test_fraction": 0.25, "validation_fraction": 0.25, "shuffle": True, "s
 @pytest.fixture(autouse=True, scope="module")
 def facts_cache_elsewhere():
     with tempfile.TemporaryDirectory() as folder:
-        previous, checks.FACTS_CACHE = checks.FACTS_CACHE, folder
+        previous, data_facts.FACTS_CACHE = data_facts.FACTS_CACHE, folder
         yield
-        checks.FACTS_CACHE = previous
+        data_facts.FACTS_CACHE = previous
 
 
 @settings(max_examples=300)

@@ -24,11 +24,11 @@ def test_the_estimate_is_within_a_factor_of_two_of_the_measured_peak(shape):
 
 
 def test_the_paper_study_plans_on_a_24_gib_machine_without_allow_large(tmp_path, monkeypatch):
-    from decaylab import checks
+    from decaylab import checks, memory
 
     config = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
     assert not any(e.get("allow_large") for e in config["experiments"].values())
-    monkeypatch.setattr(checks, "_memory_bytes", lambda: 24 * 2**30)
+    monkeypatch.setattr(memory, "machine_bytes", lambda: 24 * 2**30)
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     assert checks.problems(config, schema) == []
     workdir = make_workdir(tmp_path, config)

@@ -214,6 +214,12 @@ REGULARIZATIONS = _table(
 )
 """Regularizations: penalties in the loss or decoupled decay in the update."""
 
+
+def strength_readers(kinds) -> set[str]:
+    """The regularization kinds among ``kinds`` that read a strength λ (every kind but none)."""
+    return {kind for kind in kinds if REGULARIZATIONS[kind].hyperparameters}
+
+
 MODELS = _table(
     Component("linear", options=()),
     Component("polynomial", options=("degree",)),

@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import validate
 
-from decaylab import checks, files, grid
+from decaylab import checks, config_file, data_facts, files, grid, memory
 
 
 def command_line_configfiles(argv):
@@ -24,8 +24,8 @@ CONFIGFILES = command_line_configfiles(sys.argv[1:])
 SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 with open(SCHEMA) as schema_file:
     PROBLEMS = [
-        problem for path in CONFIGFILES for problem in checks.file_problems(path)
-    ] or checks.problems(config, yaml.load(schema_file, checks.FastSafeLoader))
+        problem for path in CONFIGFILES for problem in config_file.problems(path)
+    ] or checks.problems(config, yaml.load(schema_file, config_file.FastSafeLoader))
 if PROBLEMS:
     raise WorkflowError(
         f"invalid config: {len(PROBLEMS)} problem(s), nothing was run:\n  "
@@ -172,8 +172,8 @@ def memory_request(wildcards):
     """The training job's memory in MB: its shard's estimate with :data:`MEMORY_HEADROOM`."""
     shard = shard_of(wildcards)
     name = shard.settings["dataset"]
-    _, facts = checks.dataset_facts(name, config["datasets"][name])
-    return math.ceil(MEMORY_HEADROOM * checks.shard_memory(shard, facts) / 1e6)
+    _, facts = data_facts.of(name, config["datasets"][name])
+    return math.ceil(MEMORY_HEADROOM * memory.shard_peak(shard, facts) / 1e6)
 
 
 def gpu_request(wildcards):
