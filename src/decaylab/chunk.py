@@ -61,9 +61,9 @@ class Data(NamedTuple):
 
 
 class StepInputs(NamedTuple):
-    """What every step of a chunk reads besides the state: the optimizer and gradient
-    transforms, the per-run values ``hp`` and kind indices ``kinds``, the regularization
-    coefficients (:func:`regularization_coefficients`) and the data."""
+    """What every step of a chunk reads besides the state: the optimizer transform, the
+    gradient (:func:`make_gradient`), the per-run values ``hp`` and kind indices ``kinds``, the
+    regularization coefficients (:func:`regularization_coefficients`) and the data."""
 
     optimizer: Any
     gradient: Any
@@ -76,7 +76,7 @@ class StepInputs(NamedTuple):
 @dataclass(frozen=True)
 class Plan:
     """What the compiled chunk depends on besides its arguments' shapes and dtypes: the
-    shard's settings but its number of epochs (an argument of the chunk, so that shards of
+    shard's settings except its number of epochs (an argument of the chunk, so that shards of
     other lengths share one compiled chunk), the kinds present, the layout and the device."""
 
     model: models.ModelSpec
