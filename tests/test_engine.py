@@ -1,12 +1,14 @@
 """The engine against independent oracles: scikit-learn's ridge, Keras's optimizers, itself."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import relative_error, weights
 from sklearn.linear_model import Ridge
 
-from decaylab import backend, data, models
+from decaylab import backend, chunk, data, models, results, shard
 from decaylab.engine import ShardConfig, train_shard
 
 
@@ -177,6 +179,52 @@ def test_history_is_recorded_at_the_stride_and_at_the_end(article):
     np.testing.assert_allclose(last["scheduled_learning_rate"], 0.01 * 0.9**24, rtol=1e-6)
     np.testing.assert_allclose(result.runs["final_learning_rate"], 0.01 * 0.9**24, rtol=1e-6)
     np.testing.assert_allclose(last["test_loss"], result.runs["test_mse"], rtol=1e-6)
+
+
+@pytest.fixture
+def history_columns_reversed(monkeypatch):
+    """``HISTORY_COLUMNS`` in reverse order wherever it is read, with a chunk compiled for it
+    (and dropped afterwards)."""
+    reversed_columns = shard.HISTORY_COLUMNS[::-1]
+    for module in (shard, chunk, results):
+        monkeypatch.setattr(module, "HISTORY_COLUMNS", reversed_columns)
+    chunk.compiled_chunk.cache_clear()
+    yield reversed_columns
+    chunk.compiled_chunk.cache_clear()
+
+
+def test_history_records_are_built_by_column_name(article, request):
+    train, test = article
+    config = ShardConfig(epochs=12, batch_size=32, schedule="exponential_per_epoch",
+                         regularization="l2", history_stride=5)  # fmt: skip
+    runs = [{"learning_rate": 0.02, "decay_rate": 0.1, "strength": s} for s in (0.0, 0.1)]
+    expected = train_shard(train, test, config, runs)
+    reversed_columns = request.getfixturevalue("history_columns_reversed")
+    result = train_shard(train, test, config, runs)
+    assert tuple(result.history.columns[-len(reversed_columns) :]) == reversed_columns
+    pd.testing.assert_frame_equal(result.history[expected.history.columns], expected.history)
+    pd.testing.assert_frame_equal(result.runs[expected.runs.columns], expected.runs)
+
+
+def test_train_shard_called_again_and_again_retraces_nothing(small_regression):
+    """Shards of other seeds, strengths and epochs share one compiled chunk, so TensorFlow's
+    "triggered tf.function retracing" warning (5 traces in about 10 calls) is never logged."""
+    train, test = small_regression
+    logged = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    misses = chunk.compiled_chunk.cache_info().misses
+    try:
+        for i, epochs in enumerate(range(8, 14)):  # 9 to 14 records: one capacity, 16 epochs
+            config = ShardConfig(epochs=epochs, batch_size=16, regularization="l2")
+            runs = [{"learning_rate": 0.05, "strength": 0.01 * i, "seed": i}]
+            train_shard(train, test, config, runs)
+    finally:
+        logger.removeHandler(handler)
+    assert not [message for message in logged if "retracing" in message]
+    assert chunk.compiled_chunk.cache_info().misses - misses <= 1
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def shard_runs(optimizer):
     "optimizer, nesterov, n_runs",
     [("sgd", False, 20), ("momentum", False, 20), ("momentum", True, 20), ("adam", False, 20)]
     + [("rmsprop", False, 20), ("adagrad", False, 20)]
-    + [("adam", False, 17)],  # compiled for 18 runs (decaylab.chunk.bucket): one padding run
+    + [("adam", False, 17)],  # compiled for 18 runs (decaylab.shard.bucket): one padding run
 )
 def test_engine_matches_the_exact_numpy_reference(small_regression, optimizer, nesterov, n_runs):
     train, test = small_regression

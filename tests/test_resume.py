@@ -6,8 +6,8 @@ import pytest
 from conftest import weights
 
 from decaylab import models
-from decaylab.chunk import chunk_capacity
 from decaylab.engine import Interrupted, ShardConfig, train_shard
+from decaylab.shard import Layout
 
 CONFIG = ShardConfig(
     model=models.ModelSpec(kind="mlp", hidden=(8,), activation="tanh"),
@@ -97,6 +97,6 @@ def test_periodic_checkpoints_are_written_while_training(moons, tmp_path):
 
 
 def test_memory_for_the_batch_order_does_not_grow_with_epochs():
-    small = chunk_capacity(ShardConfig(epochs=100, shuffle=True), 64, 10)
-    huge = chunk_capacity(ShardConfig(epochs=10**9, shuffle=True), 64, 10)
-    assert huge <= 1024 and small == 101
+    small = Layout.of(ShardConfig(epochs=100, shuffle=True), 64, 320).capacity
+    huge = Layout.of(ShardConfig(epochs=10**9, shuffle=True), 64, 320).capacity
+    assert huge <= 1024 and small == 128  # 101 records fit in the next power of two

@@ -27,23 +27,15 @@ import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from decaylab import backend  # first: it starts Keras, with the native libraries' logs filtered
 
 # isort: split
 from keras import ops, tree
 
-from decaylab import grid, models, transforms
+from decaylab import models, transforms
 from decaylab.dataset import CLASSIFICATION
 from decaylab.schedules import SCHEDULES
-from decaylab.shard import ShardConfig
-from decaylab.tables import HISTORY_COLUMNS
-
-ORDER_BUDGET_BYTES = 32 * 2**20
-"""Most memory one chunk's mini-batch order (and its history records) may take."""
-
-MAX_CHUNK_EPOCHS = 1024
+from decaylab.shard import HISTORY_COLUMNS, Layout, Runs, ShardConfig
 
 
 class TrainingState(NamedTuple):
@@ -68,81 +60,64 @@ class Data(NamedTuple):
     y_test: Any
 
 
+class StepInputs(NamedTuple):
+    """What every step of a chunk reads besides the state: the optimizer transform, the
+    gradient (:func:`make_gradient`), the per-run values ``hp`` and kind indices ``kinds``, the
+    regularization coefficients (:func:`regularization_coefficients`) and the data."""
+
+    optimizer: Any
+    gradient: Any
+    hp: Any
+    kinds: Any
+    coefficients: Any
+    data: Data
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What the compiled chunk depends on besides its arguments' shapes."""
+    """What the compiled chunk depends on besides its arguments' shapes and dtypes: the
+    shard's settings except its number of epochs (an argument of the chunk, so that shards of
+    other lengths share one compiled chunk), the kinds present, the layout and the device."""
 
-    config: ShardConfig
+    model: models.ModelSpec
+    optimizer: str
+    nesterov: bool
+    schedule_options: tuple[tuple[str, Any], ...]
+    history_stride: int
     task: str
-    n_train: int
     has_validation: bool
     schedules: tuple[str, ...]
     regularizations: tuple[str, ...]
-    capacity: int
+    layout: Layout
     device: str
 
-    @property
-    def steps(self) -> int:
-        """Mini-batches (optimizer updates) per epoch: ``⌈n / B⌉``."""
-        return grid.updates_per_epoch(self.n_train, self.config.batch_size)
+    @classmethod
+    def of(cls, config: ShardConfig, runs: Runs, layout: Layout, task: str, has_validation: bool,
+           device: str) -> Plan:  # fmt: skip
+        """The plan of a shard of ``runs`` with ``config``, laid out as ``layout``."""
+        return cls(
+            model=config.model,
+            optimizer=config.optimizer,
+            nesterov=config.nesterov,
+            schedule_options=tuple(config.schedule_options.items()),
+            history_stride=config.history_stride,
+            task=task,
+            has_validation=has_validation,
+            schedules=runs.kinds("schedule"),
+            regularizations=runs.kinds("regularization"),
+            layout=layout,
+            device=device,
+        )
 
     @property
     def record_slots(self) -> int:
         """Most history records one chunk can hold: every stride, and the final epoch."""
-        return self.capacity // self.config.history_stride + 2
-
-
-def bucket(k: int) -> int:
-    """The number of runs a shard of ``k`` runs is compiled for: the smallest ``m·2^e ≥ k`` with
-    ``m ≤ 16`` (every k up to 16, then 18, 20, … 32, 36, 40 …), so that a shard given another
-    seed or grid point reuses the compiled chunk; the padding costs at most 1/8 more work."""
-    step = 2 ** max(0, int(k - 1).bit_length() - 4)
-    return -(-k // step) * step
-
-
-def chunk_capacity(config: ShardConfig, k: int, steps: int) -> int:
-    """Most epochs one compiled call trains: the order and records of a chunk fit the budget."""
-    per_epoch = k * len(HISTORY_COLUMNS) * 8
-    if config.shuffle:
-        per_epoch += k * steps * config.batch_size * 4
-    return int(max(1, min(config.epochs + 1, MAX_CHUNK_EPOCHS, ORDER_BUDGET_BYTES // per_epoch)))
-
-
-def batch_order(n, batch_size, first_epoch, n_epochs, capacity, config, rngs):
-    """Row indices of every mini-batch of epochs ``first_epoch … first_epoch + n_epochs − 1``.
-
-    Shuffled: ``(K, capacity, S, B)``, epoch e of run k the e-th permutation drawn from
-    ``RandomState(seed_k)`` (the generators in ``rngs`` advance one epoch per epoch trained);
-    unshuffled: ``(1, 1, S, B)``, rows in order. ``S = ⌈n / B⌉``; the last mini-batch is padded
-    with row 0, which :func:`row_mask` masks out.
-    """
-    steps = grid.updates_per_epoch(n, batch_size)
-
-    def pad(rows):
-        return np.concatenate([rows, np.zeros(steps * batch_size - n, dtype=rows.dtype)]).reshape(
-            steps, batch_size
-        )
-
-    if not config.shuffle:
-        return pad(np.arange(n)).astype(np.int32)[None, None]
-    order = np.zeros((len(rngs), capacity, steps, batch_size), dtype=np.int32)
-    for i in range(n_epochs):
-        if first_epoch + i >= config.epochs:  # the final record-only pass trains nothing
-            break
-        for k, rng in enumerate(rngs):
-            order[k, i] = pad(rng.permutation(n))
-    return order
-
-
-def row_mask(n: int, batch_size: int) -> np.ndarray:
-    """``(S, B)``: 1 for a real row, 0 for the padding of the last, partial mini-batch."""
-    steps = grid.updates_per_epoch(n, batch_size)
-    return (np.arange(steps * batch_size) < n).reshape(steps, batch_size)
+        return self.layout.capacity // self.history_stride + 2
 
 
 def make_optimizer(plan: Plan, mask) -> transforms.Transform:
     """The optimizer transform, then decoupled weight decay where a run of the shard asks for it."""
-    parts = [transforms.OPTIMIZERS[plan.config.optimizer](plan.config.nesterov)]
+    parts = [transforms.OPTIMIZERS[plan.optimizer](plan.nesterov)]
     if {"decoupled_lr", "decoupled"} & set(plan.regularizations):
         parts.append(transforms.add_decayed_weights(mask))
     return transforms.chain(*parts)
@@ -170,15 +145,10 @@ def penalty(params, coefficients):
 
 def learning_rate(plan: Plan, step, hp, schedule_index):
     """η_t of every run: each schedule kind present, each run taking its own (``step`` from 0)."""
-    options = {
-        "staircase": plan.config.staircase,
-        "cycle": plan.config.cycle,
-        "boundaries": plan.config.boundaries,
-        "factors": plan.config.factors,
-    }
+    options, steps = dict(plan.schedule_options), plan.layout.updates_per_epoch
     rate = None
     for i, kind in enumerate(plan.schedules):
-        value = SCHEDULES[kind](step, plan.steps, hp, options)
+        value = SCHEDULES[kind](step, steps, hp, options)
         rate = value if rate is None else ops.where(schedule_index == i, value, rate)
     return rate
 
@@ -211,10 +181,11 @@ def example_losses(outputs, targets, classification: bool):
     return 0.5 * backend.mean(ops.square(targets - outputs), axis=-1)
 
 
-def metrics(plan: Plan, params, statistics, coefficients, data: Data):
-    """``(K, 6)``: training objective, validation and test loss (MSE or cross-entropy) and
-    accuracy (NaN for regression, and for validation when there is no validation part), ‖w‖."""
-    spec, classification = plan.config.model, plan.task == CLASSIFICATION
+def metrics(plan: Plan, params, statistics, coefficients, data: Data) -> dict:
+    """Per run ``(K,)``, by history column: the training objective, validation and test loss
+    (MSE or cross-entropy) and accuracy (NaN for regression, and for validation when there is
+    no validation part), ‖w‖."""
+    spec, classification = plan.model, plan.task == CLASSIFICATION
     k = ops.shape(next(iter(tree.flatten(params))))[0]
 
     def outputs_on(x):
@@ -237,36 +208,45 @@ def metrics(plan: Plan, params, statistics, coefficients, data: Data):
         validation_loss, validation_accuracy = held_out(data.x_validation, data.y_validation)
     else:
         validation_loss = validation_accuracy = ops.full_like(test_loss, float("nan"))
-    weight_norm = ops.sqrt(models.squared_norm(params))
-    return ops.stack(
-        [
-            train_loss,
-            validation_loss,
-            validation_accuracy,
-            test_loss,
-            test_accuracy,
-            weight_norm,
-        ],
-        axis=1,
-    )
+    return {
+        "train_loss": train_loss,
+        "validation_loss": validation_loss,
+        "validation_accuracy": validation_accuracy,
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
+        "weight_norm": ops.sqrt(models.squared_norm(params)),
+    }
 
 
-def train_step(
-    plan, optimizer, gradient, state, hp, kinds, coefficients, data, rows, row_mask, step
-):
+def history_row(plan: Plan, inputs: StepInputs, epoch, state: TrainingState):
+    """``(K, len(HISTORY_COLUMNS))``: the record of ``state``, the state after ``epoch``
+    epochs, its columns placed by name: the epoch, :func:`metrics`, and the learning rate of
+    the epoch's last update ``η_{e·M − 1}`` (η_0 at epoch 0)."""
+    last_step = ops.maximum(epoch * plan.layout.updates_per_epoch - 1, 0)
+    lr = learning_rate(plan, last_step, inputs.hp, inputs.kinds["schedule"])
+    columns = {
+        "epoch": ops.zeros_like(lr) + ops.cast(epoch, lr.dtype),
+        "scheduled_learning_rate": lr,
+        **metrics(plan, state.params, state.statistics, inputs.coefficients, inputs.data),
+    }
+    return ops.stack([columns[name] for name in HISTORY_COLUMNS], axis=1)
+
+
+def train_step(plan: Plan, inputs: StepInputs, state: TrainingState, rows, row_mask, step):
     """One optimizer update of every active run on its mini-batch ``rows`` ``(K or 1, B)``.
 
     Returns the new state, which runs diverged in it (a non-finite loss, or a parameter tensor
     whose sum is not finite: any NaN or infinity in it, or values near the float range's end),
     and each run's mini-batch data loss (without penalties)."""
+    hp, coefficients, data = inputs.hp, inputs.coefficients, inputs.data
     k = ops.shape(hp["learning_rate"])[0]
-    batch = plan.config.batch_size
+    batch = plan.layout.batch_size
     xb, yb = (
         ops.broadcast_to(ops.take(a, rows, axis=0), (k, batch, *ops.shape(a)[1:]))
         for a in (data.x_train, data.y_train)
     )
-    lr = learning_rate(plan, step, hp, kinds["schedule"])
-    (_, (per_run, statistics)), grads = gradient(
+    lr = learning_rate(plan, step, hp, inputs.kinds["schedule"])
+    (_, (per_run, statistics)), grads = inputs.gradient(
         state.params, state.statistics, xb, yb, row_mask, coefficients
     )
     if "l2" in coefficients:
@@ -277,7 +257,7 @@ def train_step(
         "weight_decay": decoupled_rate(lr, hp, coefficients),
         "count": step + 1,
     }
-    updates, new_optimizer = optimizer.update(grads, state.optimizer, state.params, ctx)
+    updates, new_optimizer = inputs.optimizer.update(grads, state.optimizer, state.params, ctx)
     new_params = transforms.apply_updates(state.params, updates)
     finite = ops.isfinite(per_run)
     for p in tree.flatten(new_params):
@@ -300,8 +280,26 @@ def train_step(
     )
 
 
+def make_gradient(plan: Plan):
+    """``(params, statistics, x, y, row_mask, coefficients) ↦ ((objective, (data_loss,
+    statistics)), grads)``: the mini-batch's summed objective without ``l2`` (whose gradient
+    :func:`add_l2_gradient` adds), each run's data loss (without penalties), the moved
+    normalization statistics, and the objective's gradient with respect to ``params``."""
+    classification = plan.task == CLASSIFICATION
+
+    def objective(params, statistics, x, y, row_mask, coefficients):
+        outputs, statistics = models.forward(plan.model, params, statistics, x, row_mask)
+        per_example = example_losses(outputs, y, classification)
+        data_loss = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
+        l1 = penalty(params, {k: v for k, v in coefficients.items() if k == "l1"})
+        return ops.sum(data_loss + l1), (data_loss, statistics)
+
+    return backend.value_and_grad(objective)
+
+
 def build_chunk(plan: Plan):
-    """The chunk: epochs ``first … first + n − 1`` of training, recording before each epoch.
+    """The chunk: epochs ``first … first + n − 1`` of a shard of ``epochs`` epochs, recording
+    before each epoch.
 
     Epoch index e in ``[0, epochs]``: the state after e epochs is recorded when e is a multiple
     of the history stride or e = epochs; then, if e < epochs, one epoch of updates is applied.
@@ -310,42 +308,22 @@ def build_chunk(plan: Plan):
     carries it through every epoch), and each run's sum of its mini-batch data losses in the
     chunk.
     """
-    config = plan.config
-    classification = plan.task == CLASSIFICATION
-    steps, stride, epochs = plan.steps, config.history_stride, config.epochs
+    stride, steps = plan.history_stride, plan.layout.updates_per_epoch
+    gradient = make_gradient(plan)
 
-    def objective(params, statistics, x, y, row_mask, coefficients):
-        """The mini-batch's summed objective without ``l2`` (whose gradient
-        :func:`add_l2_gradient` adds), and each run's data loss (without penalties)."""
-        outputs, statistics = models.forward(config.model, params, statistics, x, row_mask)
-        per_example = example_losses(outputs, y, classification)
-        data_loss = ops.sum(per_example * row_mask, axis=1) / ops.sum(row_mask)
-        l1 = penalty(params, {k: v for k, v in coefficients.items() if k == "l1"})
-        return ops.sum(data_loss + l1), (data_loss, statistics)
-
-    gradient = backend.value_and_grad(objective)
-
-    def chunk(state, hp, kinds, data, order, mask, first_epoch, n_epochs):
+    def chunk(state, hp, kinds, data, order, mask, first_epoch, n_epochs, epochs):
         optimizer = make_optimizer(plan, models.decay_mask(state.params))
         coefficients = regularization_coefficients(plan, hp, kinds["regularization"])
-        k = ops.shape(hp["learning_rate"])[0]
-        records = ops.full(
-            (plan.record_slots, k, len(HISTORY_COLUMNS)), float("nan"), hp["learning_rate"].dtype
-        )
+        inputs = StepInputs(optimizer, gradient, hp, kinds, coefficients, data)
+        k, dtype = ops.shape(hp["learning_rate"])[0], hp["learning_rate"].dtype
+        records = ops.full((plan.record_slots, k, len(HISTORY_COLUMNS)), float("nan"), dtype)
         first_slot = (first_epoch + stride - 1) // stride  # records before this chunk, by stride
 
-        def record(records, epoch, params, statistics):
-            final_off_stride = ops.cast(
-                ops.logical_and(epoch == epochs, epoch % stride != 0), "int32"
-            )
-            i = epoch // stride - first_slot + final_off_stride
-            lr = learning_rate(plan, ops.maximum(epoch * steps - 1, 0), hp, kinds["schedule"])
-            values = metrics(plan, params, statistics, coefficients, data)
-            epoch_column = ops.zeros_like(lr) + ops.cast(epoch, lr.dtype)
-            row = ops.concatenate(
-                [epoch_column[:, None], values[:, :5], lr[:, None], values[:, 5:]], axis=1
-            )
+        def record(records, epoch, state):
+            final_off_stride = ops.logical_and(epoch == epochs, epoch % stride != 0)
+            i = epoch // stride - first_slot + ops.cast(final_off_stride, "int32")
             zero = ops.zeros_like(i)  # one integer type for every index (JAX insists)
+            row = history_row(plan, inputs, epoch, state)
             return ops.slice_update(records, (i, zero, zero), row[None])
 
         def epoch_body(i, carry):
@@ -353,36 +331,24 @@ def build_chunk(plan: Plan):
             epoch = first_epoch + i
             records = ops.cond(
                 ops.logical_or(epoch % stride == 0, epoch == epochs),
-                lambda: record(records, epoch, state.params, state.statistics),
+                lambda: record(records, epoch, state),
                 lambda: records,
             )
 
             def step_body(s, carry):
                 state, loss_sum = carry
-                rows = order[:, i, s] if config.shuffle else order[0, 0, s][None]
-                state, newly_diverged, losses = train_step(
-                    plan,
-                    optimizer,
-                    gradient,
-                    state,
-                    hp,
-                    kinds,
-                    coefficients,
-                    data,
-                    rows,
-                    mask[s],
-                    epoch * steps + s,
+                rows = order[:, i, s] if plan.layout.shuffle else order[0, 0, s][None]
+                state, diverged, losses = train_step(
+                    plan, inputs, state, rows, mask[s], epoch * steps + s
                 )
-                diverged_epoch = ops.where(
-                    newly_diverged, ops.cast(epoch, "int32"), state.diverged_epoch
-                )
+                diverged_epoch = ops.where(diverged, ops.cast(epoch, "int32"), state.diverged_epoch)
                 return state._replace(diverged_epoch=diverged_epoch), loss_sum + losses
 
             steps_this_epoch = steps * ops.cast(epoch < epochs, "int32")
             state, loss_sum = ops.fori_loop(0, steps_this_epoch, step_body, (state, loss_sum))
             return state, records, loss_sum
 
-        loss_sum = ops.zeros((k,), hp["learning_rate"].dtype)
+        loss_sum = ops.zeros((k,), dtype)
         return ops.fori_loop(0, n_epochs, epoch_body, (state, records, loss_sum))
 
     return chunk
@@ -390,5 +356,6 @@ def build_chunk(plan: Plan):
 
 @functools.lru_cache(maxsize=16)
 def compiled_chunk(plan: Plan):
-    """The compiled chunk of a plan, kept for later shards of the same plan."""
+    """The compiled chunk of a plan, kept for later shards of the same plan (of any number of
+    epochs)."""
     return backend.compile(build_chunk(plan))

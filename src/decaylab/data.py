@@ -190,6 +190,23 @@ def split(
     """
     del standardize
     n = len(dataset.y)
+    fractions = _checked_fractions(n, test_fraction, validation_fraction)
+    rng = np.random.RandomState(seed)
+    if stratify:
+        if dataset.task != CLASSIFICATION:
+            raise ValueError("stratify is allowed only for classification data sets")
+        rows = _stratified_rows(dataset, fractions, shuffle, rng)
+    else:
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        rows = _parts_of(order, fractions)
+    if subset is not None:
+        rows["train"] = _subset(dataset, rows["train"], subset, stratify, rng)
+    return Split(**rows)
+
+
+def _checked_fractions(n: int, test_fraction: float, validation_fraction: float) -> dict:
+    """``{"test": test_fraction, "validation": validation_fraction}`` once every part of ``n``
+    rows is sure to be non-empty (an empty validation part where its fraction is 0)."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
     if not 0 <= validation_fraction < 1 - test_fraction:
@@ -202,41 +219,39 @@ def split(
             raise ValueError(f"{part}_fraction {fraction} leaves an empty {part} set for n={n}")
     if n - sum(int(round(n * f)) for f in fractions.values()) <= 0:
         raise ValueError(f"the fractions leave an empty training set for n={n}")
-    rng = np.random.RandomState(seed)
-    if stratify:
-        if dataset.task != CLASSIFICATION:
-            raise ValueError("stratify is allowed only for classification data sets")
-        needed = 1 + sum(1 for f in fractions.values() if f)
-        parts = {"train": [], "validation": [], "test": []}
-        for label in np.unique(dataset.y):
-            rows = np.flatnonzero(dataset.y == label)
-            if len(rows) < needed:
-                raise ValueError(
-                    f"class {label} has {len(rows)} row(s); a stratified split into "
-                    f"{needed} parts needs at least {needed} per class"
-                )
-            if shuffle:
-                rows = rng.permutation(rows)
-            n_test = int(round(len(rows) * test_fraction))
-            n_validation = int(round(len(rows) * validation_fraction))
-            n_train = len(rows) - n_test - n_validation
-            parts["train"].append(rows[:n_train])
-            parts["validation"].append(rows[n_train : n_train + n_validation])
-            parts["test"].append(rows[n_train + n_validation :])
-        rows = {part: np.sort(np.concatenate(chosen)) for part, chosen in parts.items()}
-    else:
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        n_test = int(round(n * test_fraction))
-        n_validation = int(round(n * validation_fraction))
-        n_train = n - n_test - n_validation
-        rows = {
-            "train": order[:n_train],
-            "validation": order[n_train : n_train + n_validation],
-            "test": order[n_train + n_validation :],
-        }
-    if subset is not None:
-        rows["train"] = _subset(dataset, rows["train"], subset, stratify, rng)
-    return Split(**rows)
+    return fractions
+
+
+def _parts_of(order: np.ndarray, fractions: dict) -> dict[str, np.ndarray]:
+    """``order`` cut into the training, validation and test parts, in that order:
+    ``round(n·fraction)`` rows for validation and test, the first rows for training."""
+    n = len(order)
+    n_test = int(round(n * fractions["test"]))
+    n_validation = int(round(n * fractions["validation"]))
+    n_train = n - n_test - n_validation
+    return {
+        "train": order[:n_train],
+        "validation": order[n_train : n_train + n_validation],
+        "test": order[n_train + n_validation :],
+    }
+
+
+def _stratified_rows(dataset: Dataset, fractions: dict, shuffle: bool, rng) -> dict:
+    """The parts' rows, each class split by itself (:func:`_parts_of`, its rows permuted with
+    ``rng`` when ``shuffle``), so that every part keeps each class's share; sorted."""
+    needed = 1 + sum(1 for f in fractions.values() if f)
+    parts = {"train": [], "validation": [], "test": []}
+    for label in np.unique(dataset.y):
+        rows = np.flatnonzero(dataset.y == label)
+        if len(rows) < needed:
+            raise ValueError(
+                f"class {label} has {len(rows)} row(s); a stratified split into "
+                f"{needed} parts needs at least {needed} per class"
+            )
+        rows = rng.permutation(rows) if shuffle else rows
+        for part, chosen in _parts_of(rows, fractions).items():
+            parts[part].append(chosen)
+    return {part: np.sort(np.concatenate(chosen)) for part, chosen in parts.items()}
 
 
 def subsample(dataset: Dataset, size: int, seed: int = 0) -> Dataset:

@@ -4,8 +4,9 @@ A *shard* is a set of runs that share everything that changes the computation's 
 optimizer's state (data, model, optimizer, epochs, batch size, shuffling, dtype): a
 :class:`~decaylab.shard.ShardConfig`. Everything else is per run, a leading axis K of every
 tensor (:mod:`decaylab.chunk`, which also states the numeric conventions). K is padded up to a
-bucket (:func:`decaylab.chunk.bucket`) with copies of the last run, so that nearby shard sizes
-share one compiled chunk; the copies are left out of the results.
+bucket (:func:`decaylab.shard.bucket`) with copies of the last run, so that nearby shard sizes
+share one compiled chunk; the copies are left out of the results. The number of epochs is an
+argument of the compiled chunk, so that shards of other lengths share it too.
 
 Training runs in *chunks*: one compiled call trains up to ``capacity`` epochs; between calls,
 this driver reports progress, honours a stop request and writes an atomic checkpoint from which
@@ -33,21 +34,11 @@ from decaylab import backend  # first: it starts Keras, with the native librarie
 # isort: split
 from keras import ops, tree
 
-from decaylab import files, grid, models
-from decaylab.chunk import (
-    Data,
-    Plan,
-    TrainingState,
-    batch_order,
-    bucket,
-    chunk_capacity,
-    compiled_chunk,
-    make_optimizer,
-    row_mask,
-)
+from decaylab import files, models
+from decaylab.chunk import Data, Plan, TrainingState, compiled_chunk, make_optimizer
 from decaylab.dataset import CLASSIFICATION, Dataset
 from decaylab.results import ShardResult, history_table, runs_table
-from decaylab.shard import Runs, ShardConfig, resolve_runs
+from decaylab.shard import Layout, Runs, ShardConfig, resolve_runs
 
 CHECKPOINT_FORMAT = 3
 
@@ -118,50 +109,40 @@ def train_shard(
     resolved = resolve_runs(config, runs)
     arrays = _prepared_arrays(config, train, test, validation)
     placed_on = backend.resolve_device(device)
-    padded = resolved.padded_to(bucket(len(resolved)))
-    steps = grid.updates_per_epoch(len(train.y), config.batch_size)
-    plan = Plan(
-        config=config,
-        task=train.task,
-        n_train=len(train.y),
-        has_validation=validation is not None,
-        schedules=resolved.kinds("schedule"),
-        regularizations=resolved.kinds("regularization"),
-        capacity=chunk_capacity(config, len(padded), steps),
-        device=placed_on,
-    )
+    layout = Layout.of(config, len(resolved), len(train.y))
+    plan = Plan.of(config, resolved, layout, train.task, validation is not None, placed_on)
+    padded = resolved.padded_to(layout.padded_runs)
     loop = _ChunkLoop(
-        plan, resolved, len(padded), checkpoint, checkpoint_seconds, on_progress, should_stop
+        plan, config, resolved, checkpoint, checkpoint_seconds, on_progress, should_stop
     )
     fingerprint = _fingerprint(config, resolved, arrays)
     with backend.device_scope(placed_on):
-        state, tensors = _initial_state(plan, padded, arrays)
+        state, tensors = _initial_state(plan, config.dtype, padded, arrays)
         state, epoch, records = loop.resume(fingerprint, state)
         state, records = loop.run(
             state, tensors, epoch, records, fingerprint, chunk_epochs, target_chunk_seconds
         )
-        params = tree.map_structure(
-            ops.convert_to_numpy, models.merge_statistics(state.params, state.statistics)
-        )
-        diverged_epoch = ops.convert_to_numpy(state.diverged_epoch)
+        result = _result(config, resolved, plan, loop, state, records)
     if loop.checkpoint is not None:
         loop.checkpoint.unlink(missing_ok=True)
-    k = len(resolved)
-    params = tree.map_structure(lambda p: p[:k], params)
+    return result
+
+
+def _result(config: ShardConfig, runs: Runs, plan: Plan, loop, state, records) -> ShardResult:
+    """The results of the real runs (the padding runs left out): their parameters with the
+    normalization statistics, their runs table from the last record, their history."""
+    k = len(runs)
+    merged = models.merge_statistics(state.params, state.statistics)
+    params = tree.map_structure(lambda p: ops.convert_to_numpy(p)[:k], merged)
+    diverged_epoch = ops.convert_to_numpy(state.diverged_epoch)[:k]
     history = np.stack(records)[:, :k]  # (records, K, columns)
     return ShardResult(
         runs=runs_table(
-            config,
-            resolved,
-            params,
-            history[-1],
-            diverged_epoch[:k],
-            plan.task,
-            plan.has_validation,
+            config, runs, params, history[-1], diverged_epoch, plan.task, plan.has_validation
         ),
         history=history_table(history),
         params=params,
-        device=backend.device_description(placed_on),
+        device=backend.device_description(plan.device),
         seconds=time.perf_counter() - loop.started,
         resumed_from=loop.resumed_from,
     )
@@ -190,9 +171,9 @@ def _prepared_arrays(config: ShardConfig, train: Dataset, test: Dataset, validat
     )
 
 
-def _initial_state(plan: Plan, runs: Runs, arrays):
+def _initial_state(plan: Plan, dtype: str, runs: Runs, arrays):
     """The untrained state of every run, and the chunk's other tensor arguments."""
-    dtype, spec = plan.config.dtype, plan.config.model
+    spec = plan.model
     seeds = runs.hp["seed"].astype(np.int64)
     hp = {name: ops.convert_to_tensor(v.astype(dtype)) for name, v in runs.hp.items()}
     kinds = ("schedule", "regularization")
@@ -209,7 +190,7 @@ def _initial_state(plan: Plan, runs: Runs, arrays):
         ops.full((len(runs),), -1, dtype="int32"),
         statistics,
     )
-    mask = ops.convert_to_tensor(row_mask(plan.n_train, plan.config.batch_size).astype(dtype))
+    mask = ops.convert_to_tensor(plan.layout.row_mask().astype(dtype))
     return state, (hp, kind_indices, data, mask)
 
 
@@ -218,10 +199,9 @@ class _ChunkLoop:
     the mini-batch order of the next chunk, progress, stop requests and checkpoints."""
 
     def __init__(
-        self, plan, runs: Runs, padded_to, checkpoint, checkpoint_seconds, on_progress, should_stop
+        self, plan, config, runs: Runs, checkpoint, checkpoint_seconds, on_progress, should_stop
     ):
-        self.plan, self.runs = plan, runs
-        self.padded_to = padded_to  # the runs the chunk trains, padding included
+        self.plan, self.config, self.runs = plan, config, runs
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.checkpoint_seconds = checkpoint_seconds
         self.on_progress, self.should_stop = on_progress, should_stop
@@ -245,24 +225,24 @@ class _ChunkLoop:
 
     def run(self, state, tensors, epoch, records, fingerprint, chunk_epochs, target_seconds):
         """Train from ``epoch`` to the end; returns the final state and every record."""
-        plan, config = self.plan, self.plan.config
+        plan, config, layout = self.plan, self.config, self.plan.layout
         hp, kind_indices, data, mask = tensors
         chunk = compiled_chunk(plan)
         last_checkpoint = time.monotonic()
         n_epochs = chunk_epochs or 1
         calls, pace_from = 0, None  # (time, epoch) at the end of the first chunk
         while epoch <= config.epochs:
-            n_epochs = min(n_epochs, plan.capacity, config.epochs + 1 - epoch)
+            n_epochs = min(n_epochs, layout.capacity, config.epochs + 1 - epoch)
+            order = layout.batch_order(epoch, n_epochs, config.epochs, self.rngs)
             call_started = time.perf_counter()
             state, chunk_records, loss_sums = chunk(
                 state,
                 hp,
                 kind_indices,
                 data,
-                ops.convert_to_tensor(self._order(epoch, n_epochs)),
+                ops.convert_to_tensor(order),
                 mask,
-                ops.convert_to_tensor(np.int32(epoch)),
-                ops.convert_to_tensor(np.int32(n_epochs)),
+                *(ops.convert_to_tensor(np.int32(n)) for n in (epoch, n_epochs, config.epochs)),
             )
             chunk_records = ops.convert_to_numpy(chunk_records)
             seconds = time.perf_counter() - call_started
@@ -288,29 +268,20 @@ class _ChunkLoop:
             if stop:
                 raise Interrupted(trained, self.checkpoint)
             if chunk_epochs is None:
-                n_epochs = _next_chunk(n_epochs, seconds, calls, plan.capacity, target_seconds)
+                n_epochs = _next_chunk(n_epochs, seconds, calls, layout.capacity, target_seconds)
         return state, records
-
-    def _order(self, epoch, n_epochs):
-        """The chunk's mini-batch order; the padding runs repeat the last run's."""
-        plan = self.plan
-        order = batch_order(plan.n_train, plan.config.batch_size, epoch, n_epochs, plan.capacity,
-                            plan.config, self.rngs)  # fmt: skip
-        extra = self.padded_to - len(order)
-        if extra > 0 and plan.config.shuffle:
-            order = np.concatenate([order, np.repeat(order[-1:], extra, axis=0)])
-        return order
 
     def _report(self, state, loss_sums, trained_epochs, trained, pace, now):
         """A :class:`Progress` to ``on_progress``: the real runs' losses, not the padding's."""
         k = len(self.runs)
         active = ops.convert_to_numpy(state.active)[:k]
-        losses = ops.convert_to_numpy(loss_sums)[:k] / (trained_epochs * self.plan.steps)
+        updates = trained_epochs * self.plan.layout.updates_per_epoch
+        losses = ops.convert_to_numpy(loss_sums)[:k] / updates
         losses = losses[active & np.isfinite(losses)]
         self.on_progress(
             Progress(
                 trained,
-                self.plan.config.epochs,
+                self.config.epochs,
                 int((~active).sum()),
                 k,
                 float(losses.min()) if len(losses) else np.nan,

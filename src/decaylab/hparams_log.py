@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from decaylab import files, tables
+from decaylab.shard import HISTORY_COLUMNS
 
-SCALARS = [column for column in tables.HISTORY_COLUMNS if column != "epoch"]
+SCALARS = [column for column in HISTORY_COLUMNS if column != "epoch"]
 """History columns logged as scalars; their last values are the runs' metrics in HParams."""
 
 

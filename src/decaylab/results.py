@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from decaylab.dataset import CLASSIFICATION
-from decaylab.shard import Runs, ShardConfig
-from decaylab.tables import HISTORY_COLUMNS
+from decaylab.shard import HISTORY_COLUMNS, Runs, ShardConfig
 
 
 @dataclass

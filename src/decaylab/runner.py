@@ -18,6 +18,7 @@ import pandas as pd
 
 from decaylab import data, evaluate, files, grid, models, provenance, registry
 from decaylab.data import CLASSIFICATION, Dataset
+from decaylab.shard import ShardConfig, updates_per_epoch
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
 METRICS = [
@@ -60,10 +61,8 @@ def model_label(spec: models.ModelSpec) -> str:
     return spec.kind
 
 
-def shard_config(shard: dict):
+def shard_config(shard: dict) -> ShardConfig:
     """The engine's :class:`~decaylab.shard.ShardConfig` of a shard."""
-    from decaylab.shard import ShardConfig
-
     options = shard.get("schedule_options", {})
     return ShardConfig(
         model=model_spec(shard),
@@ -96,7 +95,7 @@ def labels(shard: dict, train_rows: int | None = None) -> pd.DataFrame:
     frame["batch_size"] = shard["batch_size"]
     if train_rows is not None:
         frame["train_size"] = train_rows
-        frame["updates_per_epoch"] = grid.updates_per_epoch(train_rows, shard["batch_size"])
+        frame["updates_per_epoch"] = updates_per_epoch(train_rows, shard["batch_size"])
     first = ["run", *LABELS]
     return frame[first + [c for c in frame if c not in first]]
 
@@ -180,7 +179,7 @@ def train(
     if shard.get("train_size") is not None:
         train_set = data.subsample(train_set, shard["train_size"])
     rows = len(train_set.y)
-    updates = grid.updates_per_epoch(rows, shard["batch_size"])
+    updates = updates_per_epoch(rows, shard["batch_size"])
     shard = {**shard, "runs": [grid.resolve_strength(r, updates) for r in shard["runs"]]}
     config = shard_config(shard)
     result = train_shard(

@@ -1,5 +1,8 @@
-"""What a shard is: the settings its runs share (:class:`ShardConfig`) and their own values
-(:class:`Runs`), checked against the registry. No backend is loaded here."""
+"""What a shard is: the settings its runs share (:class:`ShardConfig`), their own values
+(:class:`Runs`), checked against the registry, what it records (:data:`HISTORY_COLUMNS`), and
+how its runs and training rows are laid out for the compiled chunk (:class:`Layout`): updates
+per epoch, the runs' bucket, the epochs one compiled call trains, the padding of runs and of the
+last mini-batch. No backend is loaded here."""
 
 from __future__ import annotations
 
@@ -9,6 +12,22 @@ import numpy as np
 import pandas as pd
 
 from decaylab import models, registry
+
+HISTORY_COLUMNS = (  # what a shard records every history_stride epochs, in order
+    "epoch",
+    "train_loss",
+    "validation_loss",
+    "validation_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "scheduled_learning_rate",
+    "weight_norm",
+)
+
+ORDER_BUDGET_BYTES = 32 * 2**20
+"""Most memory one chunk's mini-batch order (and its history records) may take."""
+
+MAX_CHUNK_EPOCHS = 1024
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,16 @@ class ShardConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    @property
+    def schedule_options(self) -> dict:
+        """The schedules' shard-wide options by name, as the schedules read them."""
+        return {
+            "staircase": self.staircase,
+            "cycle": self.cycle,
+            "boundaries": self.boundaries,
+            "factors": self.factors,
+        }
 
     def check_piecewise(self):
         """``piecewise`` needs increasing boundaries and one more factor than boundaries."""
@@ -86,6 +115,91 @@ class Runs:
         """Each run's kind as an index into :meth:`kinds`."""
         kinds = self.kinds(which)
         return np.array([kinds.index(k) for k in getattr(self, which)], dtype=np.int32)
+
+
+def updates_per_epoch(rows: int, batch_size: int) -> int:
+    """Optimizer updates per epoch, ``M = ⌈rows / batch_size⌉`` (the last mini-batch may be
+    partial)."""
+    return -(-rows // batch_size)
+
+
+def bucket(k: int) -> int:
+    """The number of runs a shard of ``k`` runs is compiled for: the smallest ``m·2^e ≥ k`` with
+    ``m ≤ 16`` (every k up to 16, then 18, 20, … 32, 36, 40 …), so that a shard given another
+    seed or grid point reuses the compiled chunk; the padding costs at most 1/8 more work."""
+    step = 2 ** max(0, int(k - 1).bit_length() - 4)
+    return -(-k // step) * step
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a shard's runs and training rows are laid out for the compiled chunk.
+
+    ``padded_runs`` is the bucket the runs are padded to (:func:`bucket`); the ``rows``
+    training rows go in :attr:`updates_per_epoch` mini-batches of ``batch_size``, the last one
+    padded with row 0 (:meth:`row_mask` masks it out); one compiled call trains up to
+    ``capacity`` epochs. The number of epochs is not part of it, so that shards of other lengths
+    share one compiled chunk where their ``capacity`` is the same.
+    """
+
+    padded_runs: int
+    rows: int
+    batch_size: int
+    shuffle: bool
+    capacity: int
+
+    @classmethod
+    def of(cls, config: ShardConfig, runs: int, rows: int) -> Layout:
+        """The layout of ``runs`` runs, padded to K' = :func:`bucket` runs, on ``rows`` training
+        rows, with ``capacity = min(2^⌈log2(epochs + 1)⌉, MAX_CHUNK_EPOCHS, ORDER_BUDGET_BYTES /
+        bytes per epoch)``: room for every record of the shard (epochs + 1, rounded up to a
+        power of two so that shards of nearby lengths share it), within the budget of a chunk's
+        history records (K'·8 bytes per column) and, shuffled, its mini-batch order (K'·M·B·4
+        bytes).
+        """
+        padded = bucket(runs)
+        per_epoch = padded * len(HISTORY_COLUMNS) * 8
+        if config.shuffle:
+            per_epoch += padded * updates_per_epoch(rows, config.batch_size) * config.batch_size * 4
+        epochs_bucket = 2 ** int(config.epochs).bit_length()
+        capacity = max(1, min(epochs_bucket, MAX_CHUNK_EPOCHS, ORDER_BUDGET_BYTES // per_epoch))
+        return cls(padded, rows, config.batch_size, config.shuffle, int(capacity))
+
+    @property
+    def updates_per_epoch(self) -> int:
+        """Mini-batches (optimizer updates) per epoch: ``M = ⌈rows / batch_size⌉``."""
+        return updates_per_epoch(self.rows, self.batch_size)
+
+    def row_mask(self) -> np.ndarray:
+        """``(M, B)``: 1 for a real row, 0 for the padding of the last, partial mini-batch."""
+        slots = self.updates_per_epoch * self.batch_size
+        return (np.arange(slots) < self.rows).reshape(self.updates_per_epoch, self.batch_size)
+
+    def batch_order(self, first_epoch: int, n_epochs: int, epochs: int, rngs) -> np.ndarray:
+        """Row indices of every mini-batch of epochs ``first_epoch … first_epoch + n_epochs − 1``
+        of a shard of ``epochs`` epochs.
+
+        Shuffled: ``(padded_runs, capacity, M, B)``, epoch e of run k the e-th permutation drawn
+        from ``RandomState(seed_k)`` (the generators in ``rngs``, one per real run, advance one
+        epoch per epoch trained; the padding runs repeat the last run's order); unshuffled:
+        ``(1, 1, M, B)``, rows in order. The last mini-batch is padded with row 0.
+        """
+        steps, batch = self.updates_per_epoch, self.batch_size
+        padding = np.zeros(steps * batch - self.rows, dtype=np.int32)
+
+        def in_batches(rows):
+            return np.concatenate([rows, padding]).reshape(steps, batch)
+
+        if not self.shuffle:
+            return in_batches(np.arange(self.rows, dtype=np.int32))[None, None]
+        order = np.zeros((self.padded_runs, self.capacity, steps, batch), dtype=np.int32)
+        for i in range(n_epochs):
+            if first_epoch + i >= epochs:  # the final record-only pass trains nothing
+                break
+            for k, rng in enumerate(rngs):
+                order[k, i] = in_batches(rng.permutation(self.rows))
+        order[len(rngs) :] = order[len(rngs) - 1]
+        return order
 
 
 def resolve_runs(config: ShardConfig, runs) -> Runs:

@@ -9,18 +9,6 @@ from scipy import stats
 from decaylab import metrics, registry
 from decaylab.files import StaleInput
 
-HISTORY_COLUMNS = (  # what the engine records every history_stride epochs, in order
-    "epoch",
-    "train_loss",
-    "validation_loss",
-    "validation_accuracy",
-    "test_loss",
-    "test_accuracy",
-    "scheduled_learning_rate",
-    "weight_norm",
-)
-
-
 #: columns that describe a run (everything else in a runs table is a metric or the seed)
 SETTINGS = [
     "experiment",
