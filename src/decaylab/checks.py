@@ -15,7 +15,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from decaylab import config_schema, data, data_facts, figure_checks, grid, memory, models, registry
+from decaylab import (
+    config_schema,
+    data,
+    data_facts,
+    figure_checks,
+    grid,
+    memory,
+    models,
+    registry,
+    shard,
+)
 from decaylab.data_facts import DataFacts
 
 MAX_RUNS = 20_000
@@ -327,7 +337,7 @@ def _select_problems(key, experiment, dataset: DataFacts) -> list[str]:
 def _cap_problems(key, experiment, shards, dataset: DataFacts) -> list[str]:
     """Caps on the updates per run (:data:`MAX_UPDATES`) and on the runs (:data:`MAX_RUNS`)."""
     found = []
-    steps = grid.updates_per_epoch(dataset.training_rows, experiment["batch_size"])
+    steps = shard.updates_per_epoch(dataset.training_rows, experiment["batch_size"])
     updates = experiment["epochs"] * steps
     if updates > MAX_UPDATES:
         found.append(

@@ -177,17 +177,16 @@ def split(
     subset: int | None = None,
     standardize: bool = False,
 ) -> Split:
-    """Rows of the training, validation and test parts.
+    """Rows of ``dataset``'s training, validation and test parts.
 
-    ``round(n·test_fraction)`` rows go to the test set and ``round(n·validation_fraction)`` to
-    the validation set. Unshuffled, the test set is the last rows (the article's rows 0–79 /
-    80–99) and the validation set the rows before them. Shuffled, rows are permuted with
+    ``round(n·test_fraction)`` rows go to the test set and ``round(n·validation_fraction)`` to the
+    validation set. Unshuffled, the test set is the last rows (the article's rows 0–79 / 80–99) and
+    the validation set the rows before them. With ``shuffle``, rows are permuted with
     ``RandomState(seed)``; ``stratify`` (classification only) keeps each class's share in every
-    part. ``subset`` keeps that many training rows (stratified when ``stratify``, drawn with
-    the same seed), the other parts unchanged, so that training-set sizes can be compared on
-    one test set. ``standardize`` is :func:`prepare`'s, accepted here so a split's options can
-    be passed whole.
-    """
+    part. ``subset`` keeps that many training rows (stratified when ``stratify``, drawn with the
+    same seed), the other parts unchanged, so that training-set sizes can be compared on one test
+    set. ``standardize`` is :func:`prepare`'s, accepted here so a split's options can be passed
+    whole."""
     del standardize
     n = len(dataset.y)
     fractions = _checked_fractions(n, test_fraction, validation_fraction)

@@ -92,9 +92,10 @@ def train_shard(
     target_chunk_seconds: float = 1.5,
     validation: Dataset | None = None,
 ) -> ShardResult:
-    """Train every run of ``runs`` (a list of dicts or a DataFrame of per-run values).
+    """Train every run of ``runs`` (a list of dicts or a DataFrame of per-run values) on
+    ``train``, with the settings they share, ``config``.
 
-    ``validation`` (optional) is evaluated with the test set at every recorded epoch.
+    ``test`` and ``validation`` (optional) are evaluated at every recorded epoch.
 
     ``threads`` sets the backend's CPU threads; ``device`` is ``cpu``, ``gpu`` (an error without
     a GPU) or ``auto``. Training runs in chunks of about ``target_chunk_seconds`` (or exactly

@@ -177,12 +177,6 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
     return runs
 
 
-def updates_per_epoch(rows: int, batch_size: int) -> int:
-    """Optimizer updates per epoch, ``M = ⌈rows / batch_size⌉`` (the last mini-batch may be
-    partial)."""
-    return -(-rows // batch_size)
-
-
 def resolve_strength(run: dict, updates_per_epoch: int) -> dict:
     """``run`` with its ``strength`` λ derived where it gives a derived axis instead
     (``registry.DERIVED_STRENGTHS``): from the timescale in epochs τ = 1/(η0·λ·M),
