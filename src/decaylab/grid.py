@@ -161,7 +161,7 @@ def runs_of(experiment: dict, optimizer: str) -> list[dict]:
         for name, source in sources.items():
             if name in source:
                 axes[name] = as_list(source[name])
-        if registry.REGULARIZATIONS[regularization_kind].hyperparameters:
+        if registry.strength_readers([regularization_kind]):
             given = [n for n in registry.DERIVED_STRENGTHS if n in regularization or n in design]
             name = given[0] if given else "strength"
             axes[name] = as_list(strength_axis(regularization, name, regularization_kind))
