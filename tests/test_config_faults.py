@@ -149,11 +149,48 @@ GUARDED = {
         "experiments.net.figures.optimum.x",
     ),
     "a prediction about another x than the optimum figure's": (
-        net(expect={"slope": {"x": "train_size", "value": -1}}),
+        net(expect={"slope": {"x": "train_size", "statistic": "vertex", "value": -1}}),
         "experiments.net.expect.slope.x",
     ),
+    "a prediction that does not name its judged statistic": (
+        net(expect={"slope": {"x": "learning_rate", "value": -1}}),
+        "experiments.net.expect.slope",
+    ),
+    "a prediction whose band overlaps its rival's": (
+        net(
+            expect={
+                "slope": {"x": "learning_rate", "statistic": "vertex", "value": 0, "rivals": [0.3]}
+            }
+        ),
+        "experiments.net.expect: the band 0 ± 0.25 overlaps",
+    ),
+    "an identity guarding a claim there is not": (
+        net(
+            expect={
+                "slope": {
+                    "x": "learning_rate",
+                    "by": "regularization",
+                    "statistic": "vertex",
+                    "values": {"l2": 0},
+                    "identities": [
+                        {"group": "l2", "minus": "l2", "difference": 0, "guards": ["l1"]}
+                    ],
+                }
+            }
+        ),
+        "experiments.net.expect.slope.identities[0]",
+    ),
     "a prediction for a regularization kind the experiment does not have": (
-        net(expect={"slope": {"x": "learning_rate", "by": "regularization", "values": {"l2": 0}}}),
+        net(
+            expect={
+                "slope": {
+                    "x": "learning_rate",
+                    "by": "regularization",
+                    "statistic": "vertex",
+                    "values": {"l2": 0},
+                }
+            }
+        ),
         "experiments.net.expect.slope",
     ),
     "strength per kind without one of the experiment's kinds": (

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_claims import slopes_table
+from test_claims import EXPECT, measured
 
 from decaylab import claims, docs_blocks
 
@@ -50,8 +50,7 @@ def test_the_pages_hold_the_blocks_the_issue_asks_for():
 
 def test_a_stale_block_is_rewritten_and_the_rest_of_the_page_kept(tmp_path):
     path = tmp_path / "claims.csv"
-    slopes = slopes_table().iloc[:3]
-    claims.judge("e", {"slope": {"x": "x", "value": 0}}, slopes).to_csv(path, index=False)
+    claims.judge("e", EXPECT, lambda gates: measured(1.0)).to_csv(path, index=False)
     page = f"before\n{block('claims table', 'claims.csv', 'stale')}\nafter\n"
     rewritten = docs_blocks.regenerate(page, tmp_path)
     assert rewritten.startswith("before\n") and rewritten.endswith("\nafter\n")
@@ -73,14 +72,12 @@ def test_a_measured_table_is_written_and_rendered_as_markdown(tmp_path):
     assert docs_blocks.render("measured table", "t.json", tmp_path) == shown
 
 
-def test_the_results_at_a_glance_keep_one_verdict_per_statistic(tmp_path):
+def test_the_results_at_a_glance_keep_one_verdict_per_claim(tmp_path):
     table = claims.read(ROOT / "docs/claims.csv")
     glance = docs_blocks.results_at_a_glance(ROOT / "docs/claims.csv").splitlines()
-    assert len(glance) == 2 + len(table.groupby(["experiment", "group", "prediction"]))
-    row = table[(table["experiment"] == "decoupling_sgd") & (table["group"] == "decoupled_lr")]
-    verdicts = dict(zip(row["statistic"], row["verdict"], strict=True))
-    expected = [verdicts[s] for s in ("parabola", "edge", "argmin")]
-    assert f"| decoupling_sgd | decoupled_lr | +0 | {' | '.join(expected)} |" in glance
+    assert len(glance) == 2 + len(table)
+    row = table[(table["experiment"] == "decoupling_sgd") & (table["group"] == "l2")].iloc[0]
+    assert f"| decoupling_sgd | l2 | {claims.prediction_text(row)} | {row['verdict']} |" in glance
 
 
 def test_bad_blocks_are_refused_naming_what_is_wrong(tmp_path):

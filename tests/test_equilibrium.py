@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from decaylab import claims, equilibrium
+from decaylab import claims, equilibrium, inference
 
 UPDATES = 1000
 
@@ -29,7 +29,7 @@ def constructed(noise=0.0, seeds=(0, 1, 2)):
 
 def test_the_equilibrated_runs_give_slope_one_half_exactly():
     runs = constructed()
-    row = equilibrium.slope(runs, resamples=50).iloc[0]
+    row = equilibrium.slope(runs).iloc[0]
     assert row["slope"] == pytest.approx(0.5, abs=1e-12)
     assert row["ci95_high"] - row["ci95_low"] < 1e-9
     settled = (
@@ -37,7 +37,7 @@ def test_the_equilibrated_runs_give_slope_one_half_exactly():
         .groupby(runs["learning_rate"] * runs["strength"])
         .any()
     )
-    assert row["n_fitted"] == settled.sum() and row["n_unconverged"] == (~settled).sum()
+    assert row["n_fitted"] == settled.sum() and row["n_x"] == len(settled)
 
 
 def test_runs_that_have_not_equilibrated_are_left_out():
@@ -51,11 +51,12 @@ def test_runs_that_have_not_equilibrated_are_left_out():
 
 
 def test_seed_noise_gives_an_interval_and_a_verdict():
-    row = equilibrium.slope(constructed(noise=0.05, seeds=range(5)), resamples=400)
-    table = claims.judge("normalized", {"equilibrium": {"value": 0.5}}, row)
-    assert table["ci95_low"].iloc[0] < 0.5 < table["ci95_high"].iloc[0]
+    row = equilibrium.slope(constructed(noise=0.05, seeds=range(5)))
+    expect = {"equilibrium": {"value": 0.5, "statistic": "effective_rate"}}
+    table = claims.judge("normalized", expect, lambda gates: inference.Measured([], row, row[:0]))
+    assert table["ci90_low"].iloc[0] < 0.5 < table["ci90_high"].iloc[0]
+    assert 0.25 < table["ci90_low"].iloc[0] and table["ci90_high"].iloc[0] < 0.75
     assert list(table["verdict"]) == [claims.AGREES]
-    assert "effective rate" in claims.markdown(table)
 
 
 def test_the_figure_draws_the_slope_its_claim_tests():
@@ -67,8 +68,9 @@ def test_the_figure_draws_the_slope_its_claim_tests():
     from decaylab import figures
 
     runs = constructed(noise=0.05, seeds=range(3))
-    table = equilibrium.slope(runs, resamples=50)
-    claim = claims.judge("normalized", {"equilibrium": {"value": 0.5}}, table)["slope"].iloc[0]
+    table = equilibrium.slope(runs)
+    expect = {"equilibrium": {"value": 0.5, "statistic": "effective_rate"}}
+    claim = claims.judge("normalized", expect, equilibrium.measure(runs))["slope"].iloc[0]
     inputs = {"runs": runs, "equilibrium_slope": table}
     prepared = figures.prepare("equilibrium", inputs)
     assert prepared.notes["slope"] == claim

@@ -7,7 +7,9 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from decaylab import data, equilibrium, figures, grid, optima, runner, tables  # noqa: E402
+from decaylab import data, equilibrium, figures, grid, inference, runner, tables  # noqa: E402
+
+GATES = inference.Gates()
 
 FIGURES = {
     "fit": {},
@@ -26,15 +28,15 @@ def study_tables(experiment, dataset):
     (shard,) = grid.shards("e", experiment)
     result = runner.train(shard.as_params(), train, test, validation=validation)
     runs = result.runs
+    optimum = inference.optimum_tables(runs, "learning_rate", "validation_mse", None, GATES)
     frames = {
         "split": data.Parts(train, validation, test),
         "runs": runs,
         "summary": tables.summarize(runs, "validation_mse"),
         "history": result.history,
         "curves": runner.curves(shard.as_params(), result.params, train, test),
-        "optima": optima.basin_table(runs, "learning_rate", "validation_mse"),
-        "slopes": optima.slopes(runs, "learning_rate", "validation_mse", resamples=50),
-        "equilibrium_slope": equilibrium.slope(runs, resamples=50),
+        **dict(zip(["optima", "slopes"], optimum[:2], strict=True)),
+        "equilibrium_slope": equilibrium.slope(runs),
     }
     return frames, train, test
 

@@ -1,29 +1,53 @@
-"""Predictions as config, verdicts as output: an experiment's ``expect`` against its slopes.
+"""Predictions as config, verdicts as output: an experiment's ``expect`` judged by equivalence.
 
-An experiment may declare the slope of log λ* on log x that theory predicts, per group of runs
-(``by``, e.g. the regularization kind), and the rival predictions it must be told apart from::
+An experiment declares, before its runs, the slope of ln λ* on ln x that theory predicts per
+group of runs (``by``, e.g. the regularization kind), its rivals, the one statistic that is
+judged, the margin, the gates and the identities that check the estimator::
 
-    expect: {slope: {x: learning_rate, by: regularization,
-                     values: {l2: 0, decoupled: 1}, rivals: {l2: [-1], decoupled: [0]}}}
+    expect: {slope: {x: learning_rate, by: regularization, statistic: vertex, margin: 0.25,
+                     values: {l2: 0}, rivals: {l2: [-1]},
+                     identities: [{group: decoupled, minus: l2, difference: 1, guards: [l2]}],
+                     gates: {converged: 0.1, learned: 0.25, resolution: 2, identity: 0.1}}}
 
 or, for a scale-invariant network, the slope of its equilibrium's effective learning rate on
-η·λ (``expect: {equilibrium: {value: 0.5}}``, :mod:`decaylab.equilibrium`).
+η·λ (``expect: {equilibrium: {value: 0.5, statistic: effective_rate}}``).
 
-:func:`claims` pairs every prediction with each statistic's measured slope and 95 % interval
-(:mod:`decaylab.optima`) and :func:`verdict` decides, with each prediction taken as a band
-``± margin`` (:data:`MARGIN`): *agrees* when the interval meets the prediction's band and no
-rival's, *disagrees* when it misses the prediction's band, and *inconclusive* otherwise (an
-interval too wide to tell them apart, or none at all).
+:func:`verdict` is a two one-sided tests (TOST) rule with the prediction taken as the band
+``p ± margin``: *agrees* when the 90 % interval lies inside the band (both one-sided 5 % tests
+reject a slope outside it), *disagrees* when the 95 % interval misses the band, *inconclusive*
+otherwise (also where no row passed the gates: no estimate). Each rival is judged by the same
+rule and named when it agrees. An identity is exact on an infinite grid (``decoupled`` with λ
+is ``decoupled_lr`` with λ/η0, so their slopes differ by exactly 1; plain SGD's ``l2`` is
+``decoupled_lr``): where the estimate breaks one by more than the ``identity`` tolerance, the
+claims it guards are *estimate not valid*, not judged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-from decaylab import optima
+from decaylab.expect import MARGIN, kind, predictions
+from decaylab.inference import TOLERANCES, Gates, Measured
 
 AGREES, DISAGREES, INCONCLUSIVE = "agrees", "disagrees", "inconclusive"
+NOT_VALID = "estimate not valid"
+
+VARIANTS = {f"{name} ×{label}": (name, factor) for name in TOLERANCES for label, factor in
+            (("½", 0.5), ("2", 2.0))}  # fmt: skip
+"""The sensitivity table's columns: each tolerance of the gates halved and doubled."""
+
+GATE_WORDS = {
+    "n_trained": "untrained",
+    "n_learned": "learned little",
+    "n_resolved": "unresolved",
+    "n_inside": "on the grid's edge",
+    "n_stable": "diverged",
+}
+"""Each gate's count column and what a row that failed it is, in words."""
+GATE_COUNTS = list(GATE_WORDS)
 
 COLUMNS = [
     "experiment",
@@ -35,161 +59,212 @@ COLUMNS = [
     "rivals",
     "margin",
     "slope",
+    "ci90_low",
+    "ci90_high",
     "ci95_low",
     "ci95_high",
     "verdict",
-    "n_fitted",
+    "rivals_agreeing",
+    "identity",
+    "seed_slopes",
     "n_x",
-    "n_unconverged",
-    "n_flagged",
+    "n_fitted",
+    *GATE_COUNTS,
     "n_seeds",
+    "exploratory",
+    "sensitivity",
+    *VARIANTS,
 ]
 
-MARGIN = 0.25
-"""How far a slope may lie from a prediction and still count as it (``expect.slope.margin``).
-The predictions hold for a network trained to equilibrium on an infinite grid; an interval over
-seeds alone is narrow enough (±0.01) to reject 0 for a slope of 0.02, so a claim is tested
-against a band, written down with it. A quarter keeps the bands of predictions one apart
-(−1, 0, +1) disjoint with room between."""
 
-
-def verdict(prediction: float, rivals, low: float, high: float, margin: float = MARGIN) -> str:
-    """*agrees* if the interval ``[low, high]`` meets ``prediction ± margin`` and meets no ``rival ±
-    margin`` of ``rivals``; *disagrees* if it misses ``prediction ± margin``; *inconclusive*
-    otherwise, and without an interval."""
-    if not (np.isfinite(low) and np.isfinite(high)):
+def verdict(prediction: float, margin: float, ci90, ci95) -> str:
+    """The TOST verdict of intervals ``ci90`` and ``ci95`` (``(low, high)``) on ``prediction ±
+    margin``: *agrees* if ``ci90`` lies inside it, *disagrees* if ``ci95`` misses it,
+    *inconclusive* otherwise and without intervals."""
+    if not np.all(np.isfinite([*ci90, *ci95])):
         return INCONCLUSIVE
-
-    def meets(value):
-        return low <= value + margin and value - margin <= high
-
-    if not meets(prediction):
+    if prediction - margin <= ci90[0] and ci90[1] <= prediction + margin:
+        return AGREES
+    if ci95[1] < prediction - margin or ci95[0] > prediction + margin:
         return DISAGREES
-    if any(meets(rival) for rival in rivals):
-        return INCONCLUSIVE
-    return AGREES
+    return INCONCLUSIVE
 
 
-def kind(expect: dict) -> str:
-    """What an ``expect`` predicts: ``slope`` (of log λ* on log x) or ``equilibrium`` (of the
-    effective learning rate on η·λ, :mod:`decaylab.equilibrium`)."""
-    return "slope" if "slope" in expect else "equilibrium"
+def _signed(value: float, digits: int = 2) -> str:
+    """``value`` with its sign to ``digits`` decimals, and no "-0.00"."""
+    return f"{round(value, digits) + 0.0:+.{digits}f}"
 
 
-def predictions(expect: dict) -> list[tuple[str | None, float, list[float]]]:
-    """``(group, prediction, rivals)`` of an ``expect``: one per entry of ``values`` (with
-    ``by``), or the one ``value`` (without)."""
-    slope = expect[kind(expect)]
-    if "by" not in slope:
-        return [(None, float(slope["value"]), [float(r) for r in slope.get("rivals", [])])]
-    rivals = slope.get("rivals", {})
-    return [
-        (group, float(value), [float(r) for r in rivals.get(group, [])])
-        for group, value in slope["values"].items()
-    ]
+def _identities(claim: dict, group, key: tuple, measured: Measured, gates: Gates):
+    """The identity checks guarding ``group`` (row ``key`` of ``measured.primary``): their text
+    and whether all hold (True where none guards it)."""
+    by = claim.get("by")
+    texts, valid = [], True
+    for check in claim.get("identities", []):
+        if group not in check["guards"]:
+            continue
+        position = measured.groups.index(by)
+        a, b = (key[:position] + (check[g],) + key[position + 1 :] for g in ("group", "minus"))
+        differences = measured.seed_difference(a, b)
+        found = np.nanmean(differences) if np.isfinite(differences).any() else np.nan
+        holds = bool(np.isfinite(found) and abs(found - check["difference"]) <= gates.identity)
+        valid &= holds
+        shown = _signed(found) if np.isfinite(found) else "not computable (< 2 shared rows)"
+        texts.append(
+            f"{check['group']} − {check['minus']} = {shown}, exact {_signed(check['difference'])}"
+            f" ± {gates.identity:g}: {'holds' if holds else 'fails'}"
+        )
+    return "; ".join(texts), valid
 
 
-def judge(experiment: str, expect: dict, slopes: pd.DataFrame) -> pd.DataFrame:
-    """One row per prediction of ``expect`` (the ``expect`` entry of ``experiment``'s config) and
-    statistic of ``slopes`` (``optima.slopes``, or ``equilibrium.slope``): the prediction, its
-    rivals, the measured slope with its interval, and the verdict."""
-    by = expect[kind(expect)].get("by")
-    margin = float(expect[kind(expect)].get("margin", MARGIN))
-    measured = {"x", "statistic", "slope", "ci95_low", "ci95_high", "selected_by"}
-    others = [c for c in slopes if c not in measured and not c.startswith("n_") and c != by]
+def _judged(experiment: str, expect: dict, measured: Measured, gates: Gates) -> list[dict]:
+    """The claim rows of ``expect`` under one set of ``gates``."""
+    claim = expect[kind(expect)]
+    by, margin = claim.get("by"), float(claim.get("margin", MARGIN))
     rows = []
     for group, prediction, rivals in predictions(expect):
-        mine = slopes if group is None or by not in slopes else slopes[slopes[by] == group]
-        for statistic in mine["statistic"].unique():
-            for _, row in mine[mine["statistic"] == statistic].iterrows():
-                within = ", ".join(f"{c} {row[c]}" for c in others)  # e.g. one per optimizer
-                rows.append(
-                    {
-                        "experiment": experiment,
-                        "x": row["x"],
-                        "by": by or "",
-                        "group": " · ".join(g for g in (group, within) if g),
-                        "statistic": statistic,
-                        "prediction": prediction,
-                        "rivals": "; ".join(f"{r:g}" for r in rivals),
-                        "margin": margin,
-                        "slope": row["slope"],
-                        "ci95_low": row["ci95_low"],
-                        "ci95_high": row["ci95_high"],
-                        "verdict": verdict(
-                            prediction, rivals, row["ci95_low"], row["ci95_high"], margin
-                        ),
-                        **{c: row[c] for c in COLUMNS if c.startswith("n_")},
-                    }
-                )
-    return pd.DataFrame(rows, columns=COLUMNS)
+        mine = measured.primary
+        if group is not None and by in mine:
+            mine = mine[mine[by].astype(str) == group]
+        for _, row in mine.iterrows():
+            key = tuple(row[c] for c in measured.groups)
+            identity, valid = _identities(claim, group, key, measured, gates)
+            ci90, ci95 = (row["ci90_low"], row["ci90_high"]), (row["ci95_low"], row["ci95_high"])
+            within = ", ".join(f"{c} {row[c]}" for c in measured.groups if c != by)
+            agreeing = [r for r in rivals if verdict(r, margin, ci90, ci95) == AGREES]
+            explored = measured.exploratory
+            for c in measured.groups:
+                explored = explored[explored[c] == row[c]]
+            rows.append(
+                {
+                    "experiment": experiment,
+                    "x": row["x"],
+                    "by": by or "",
+                    "group": " · ".join(g for g in (group, within) if g),
+                    "statistic": row["statistic"],
+                    "prediction": prediction,
+                    "rivals": "; ".join(f"{r:g}" for r in rivals),
+                    "margin": margin,
+                    **{c: row[c] for c in ("slope", "ci90_low", "ci90_high", "ci95_low")},
+                    "ci95_high": row["ci95_high"],
+                    "verdict": verdict(prediction, margin, ci90, ci95)
+                    if valid or not np.isfinite(row["slope"])  # no estimate: nothing to check
+                    else NOT_VALID,
+                    "rivals_agreeing": "; ".join(f"{r:g}" for r in agreeing),
+                    "identity": identity,
+                    "seed_slopes": row.get("seed_slopes", ""),
+                    **{c: row.get(c, np.nan) for c in ("n_x", "n_fitted", *GATE_COUNTS)},
+                    "n_seeds": row["n_seeds"],
+                    "exploratory": "; ".join(
+                        f"{s} {_signed(v)}" if np.isfinite(v) else f"{s} no fit"
+                        for s, v in zip(explored["statistic"], explored["slope"], strict=True)
+                    ),
+                }
+            )
+    return rows
+
+
+def judge(experiment: str, expect: dict, measure: Callable[[Gates], Measured]) -> pd.DataFrame:
+    """One row per prediction of ``expect`` (the ``expect`` entry of ``experiment``'s config)
+    and group: the judged statistic with its 90 % and 95 % intervals, the verdict, the rivals that
+    agree, the identity checks, the gate counts, and the verdict with each tolerance halved and
+    doubled (``measure(gates)``: the :class:`Measured` of the runs under ``gates``)."""
+    gates = Gates.of(expect[kind(expect)])
+    table = pd.DataFrame(_judged(experiment, expect, measure(gates), gates))
+    changed = [[] for _ in range(len(table))]
+    for column, (name, factor) in VARIANTS.items():
+        varied = gates.scaled(name, factor)
+        verdicts = [row["verdict"] for row in _judged(experiment, expect, measure(varied), varied)]
+        table[column] = verdicts
+        for i, found in enumerate(verdicts):
+            if found != table["verdict"].iloc[i]:
+                changed[i].append(f"{column}: {found}")
+    table["sensitivity"] = ["; ".join(c) or "unchanged" for c in changed]
+    return table.reindex(columns=COLUMNS)
 
 
 def read(path) -> pd.DataFrame:
     """The claims table at ``path`` as written by the study (empty text cells stay empty,
     not NaN)."""
-    text = {"by": str, "group": str, "rivals": str}
-    return pd.read_csv(path, dtype=text).fillna({c: "" for c in text})
+    text = [c for c in COLUMNS if c in ("by", "group", "rivals", "rivals_agreeing", "identity")]
+    text += ["seed_slopes", "exploratory", "sensitivity", "expect_digest", "expect_commit"]
+    text += ["trained_commit", "prediction_first"]
+    table = pd.read_csv(path, dtype=dict.fromkeys(text, str))
+    return table.fillna({c: "" for c in text if c in table})
 
 
-def _signed(value: float) -> str:
-    """``value`` to two decimals with its sign, and no "-0.00"."""
-    return f"{round(value, 2) + 0.0:+.2f}"
+def precision(low: float, high: float) -> int:
+    """Decimals that show an interval ``[low, high]`` to its width: two significant digits of
+    its width, at least one decimal and at most four."""
+    width = high - low
+    if not np.isfinite(width) or width <= 0:
+        return 2
+    return int(np.clip(1 - np.floor(np.log10(width)), 1, 4))
 
 
-def _interval(row) -> str:
+def interval_text(row, confidence: int = 95) -> str:
+    """``+0.12 [−0.10, +0.34]``: a claim's estimate and its interval at ``confidence`` %, to
+    the precision the interval has."""
     if not np.isfinite(row["slope"]):
         return "no fit"
-    if not np.isfinite(row["ci95_low"]):
-        return _signed(row["slope"])
-    return f"{_signed(row['slope'])} [{_signed(row['ci95_low'])}, {_signed(row['ci95_high'])}]"
+    low, high = row[f"ci{confidence}_low"], row[f"ci{confidence}_high"]
+    if not np.isfinite(low):
+        return f"{_signed(row['slope'])} (one seed: no interval)"
+    digits = precision(low, high)
+    return (
+        f"{_signed(row['slope'], digits)} "
+        f"[{_signed(low, digits)}, {_signed(high, digits)}]".replace("-", "−")
+    )
 
 
-STATISTIC_NAMES = {
-    **{name: text.split(" (")[0] for name, text in optima.STATISTICS.items()},
-    "effective_rate": "effective rate η/‖w‖² on η·λ",
-}
+def gates_text(row) -> str:
+    """How many rows entered the fit, and why the others did not."""
+    if not np.isfinite(row["n_fitted"]):
+        return ""
+    failed = [
+        f"{int(row[c])} {GATE_WORDS[c]}" for c in GATE_COUNTS if np.isfinite(row[c]) and row[c] > 0
+    ]
+    return f"{int(row['n_fitted'])} of {int(row['n_x'])}" + (
+        f" ({', '.join(failed)})" if failed else ""
+    )
 
 
-def markdown(table: pd.DataFrame, statistics=("parabola", "edge", "argmin")) -> str:
-    """The claims ``table`` as a Markdown table: one row per prediction, per statistic of
-    ``statistics`` (the columns' order) its slope with the
-    95 % interval and verdict, and how many values of x were fitted of how many; a claim about
-    another statistic (the equilibrium's) in the first column."""
-    header = ["experiment", "group", "predicted (rivals)"]
-    header += [STATISTIC_NAMES[s] for s in statistics]
+def prediction_text(row) -> str:
+    """``+0 ± 0.25 (rivals −1)``."""
+    rivals = row["rivals"].replace("-", "−") if row["rivals"] else "none"
+    return f"{row['prediction']:+g} ± {row['margin']:g} (rivals {rivals})".replace("-", "−")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The claims ``table`` as a Markdown table: one row per claim with its prediction, the
+    estimate with its 90 % and 95 % intervals, the verdict, the rivals that agree, the rows
+    fitted and the identity check."""
+    header = ["experiment", "group", "predicted", "estimate [90 %]", "[95 %]", "verdict"]
+    header += ["rows fitted", "identity check", "sensitivity"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    keys = ["experiment", "group", "prediction", "rivals"]
-    for (experiment, group, prediction, rivals), rows in table.groupby(keys, sort=False):
-        margin = rows["margin"].iloc[0]
-        cells = [experiment, group or "—", f"{prediction:+g} ± {margin:g} ({rivals or 'none'})"]
-        other = rows[~rows["statistic"].isin(statistics)]  # e.g. the equilibrium's slope
-        if len(other):
-            cells[1] = STATISTIC_NAMES[other["statistic"].iloc[0]]
-        for statistic in statistics:
-            found = rows[rows["statistic"] == statistic]
-            if found.empty and statistic == statistics[0]:
-                found = other
-            if found.empty:
-                cells.append("—")
-                continue
-            row = found.iloc[0]
-            cells.append(
-                f"{_interval(row)} **{row['verdict']}**, {int(row['n_fitted'])} of "
-                f"{int(row['n_x'])} fitted"
-            )
+    for _, row in table.iterrows():
+        verdict_cell = f"**{row['verdict']}**"
+        if row["rivals_agreeing"]:
+            verdict_cell += f" (rival {row['rivals_agreeing']} agrees)"
+        cells = [
+            row["experiment"],
+            row["group"] or "—",
+            prediction_text(row),
+            interval_text(row, 90),
+            interval_text(row, 95).split(" ", 1)[-1],
+            verdict_cell,
+            gates_text(row),
+            row["identity"] or "—",
+            row["sensitivity"],
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def summary(table: pd.DataFrame) -> str:
-    """The end-of-run digest of a claims ``table``: one line per prediction, each statistic's
-    slope and verdict."""
-    lines = []
-    keys = ["experiment", "group", "prediction"]
-    for (experiment, group, prediction), rows in table.groupby(keys, sort=False):
-        found = "; ".join(
-            f"{row['statistic']} {_interval(row)} {row['verdict']}" for _, row in rows.iterrows()
-        )
-        lines.append(f"{experiment} {group}: predicted {prediction:+g}; {found}".replace("  ", " "))
-    return "\n".join(lines)
+    """The end-of-run digest of a claims ``table``: one line per claim."""
+    return "\n".join(
+        f"{row['experiment']} {row['group']}: predicted {prediction_text(row)}; "
+        f"{interval_text(row)} {row['verdict']}".replace("  ", " ")
+        for _, row in table.iterrows()
+    )

@@ -45,25 +45,15 @@ def claims_table(source: Path) -> str:
 
 
 def results_at_a_glance(source: Path) -> str:
-    """One line per prediction: the predicted slope and each statistic's verdict, without the
-    slopes and intervals of the full claims table."""
+    """One line per claim: what was predicted and the verdict, without the intervals of the full
+    claims table."""
     from decaylab import claims
 
     table = claims.read(source)
-    statistics = ("parabola", "edge", "argmin")
-    header = ["experiment", "group", "predicted slope"]
-    header += [claims.STATISTIC_NAMES[s] for s in statistics]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for (experiment, group, prediction), rows in table.groupby(
-        ["experiment", "group", "prediction"], sort=False
-    ):
-        verdicts = dict(zip(rows["statistic"], rows["verdict"], strict=True))
-        other = [s for s in verdicts if s not in statistics]  # the equilibrium's slope
-        if other:
-            group, verdicts = claims.STATISTIC_NAMES[other[0]], {"parabola": verdicts[other[0]]}
-        cells = [experiment, group or "—", f"{prediction:+g}"]
-        cells += [verdicts.get(s, "—") for s in statistics]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines = ["| experiment | group | predicted | verdict |", "|---|---|---|---|"]
+    for _, row in table.iterrows():
+        cells = [row["experiment"], row["group"] or "—", claims.prediction_text(row)]
+        lines.append("| " + " | ".join([*cells, row["verdict"]]) + " |")
     return "\n".join(lines)
 
 

@@ -6,8 +6,8 @@ gradient growth balance, ‖w‖⁴ ≈ η·‖g̃‖²/(2λ) (van Laarhoven, 20
 effective learning rate η/‖w‖² ≈ √(2ηλ)/‖g̃‖ depends on η·λ alone, with slope ½ in log-log.
 The norm relaxes at a rate of order η·λ per update, so only runs with η·λ·T ≥ 1 over their T
 updates have reached it. :func:`slope` fits ``log(η/‖w‖²) = a + b·log(η·λ)`` over those runs
-and gives ``b`` a 95 % percentile bootstrap interval over seeds (a resample draws seeds with
-replacement and keeps all runs of the drawn seeds).
+per seed and gives the mean of the seeds' slopes its Student-t intervals over seeds
+(:func:`decaylab.inference.summarize`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from decaylab import tables
+from decaylab import inference
 
 
 def equilibrated(runs: pd.DataFrame) -> pd.Series:
@@ -37,11 +37,11 @@ def _fit(log_rate: np.ndarray, log_effective: np.ndarray) -> float:
     return float(np.polyfit(log_rate, log_effective, 1)[0])
 
 
-def slope(runs: pd.DataFrame, resamples: int = tables.RESAMPLES, seed: int = 0) -> pd.DataFrame:
-    """The slope of log(η/‖w‖²) on log(η·λ) over the equilibrated ``runs``, with its interval over
-    seeds (:func:`decaylab.tables.seed_interval` with ``resamples`` and ``seed``), as one row shaped
-    like :func:`decaylab.optima.slopes`' (``statistic`` ``effective_rate``; ``n_x`` the distinct
-    η·λ, ``n_unconverged`` those left out)."""
+def slope(runs: pd.DataFrame) -> pd.DataFrame:
+    """The slope of log(η/‖w‖²) on log(η·λ) over the equilibrated ``runs``, fitted per seed, with
+    the t intervals of the seeds' mean (:func:`decaylab.inference.summarize`), as one row shaped
+    like :func:`decaylab.inference.slopes_table`'s (``statistic`` ``effective_rate``; ``n_x`` the
+    distinct η·λ, ``n_fitted`` those of equilibrated runs)."""
     rate = runs["learning_rate"] * runs["strength"]
     keep = equilibrated(runs)
     frame = pd.DataFrame(
@@ -51,33 +51,32 @@ def slope(runs: pd.DataFrame, resamples: int = tables.RESAMPLES, seed: int = 0) 
             "log_effective": np.log(runs["learning_rate"] / runs["weight_norm"] ** 2),
         }
     )[keep]
-    seeds = np.sort(frame["seed"].unique())
-    per_seed = [frame[frame["seed"] == s] for s in seeds]
-
-    def resampled(drawn):
-        chosen = pd.concat([per_seed[i] for i in drawn])
-        return _fit(chosen["log_rate"].to_numpy(), chosen["log_effective"].to_numpy())
-
-    value = _fit(frame["log_rate"].to_numpy(), frame["log_effective"].to_numpy())
-    low = high = np.nan
-    if np.isfinite(value):
-        low, high = tables.seed_interval(len(seeds), resampled, resamples, seed)
-    distinct = rate[rate > 0].round(12).nunique()
-    fitted = rate[keep].round(12).nunique()
+    seed_slopes = np.array(
+        [_fit(f["log_rate"].to_numpy(), f["log_effective"].to_numpy()) for _, f in
+         frame.groupby("seed")]
+    )  # fmt: skip
     return pd.DataFrame(
         [
             {
                 "x": "lr_times_strength",
                 "statistic": "effective_rate",
-                "slope": value,
-                "ci95_low": low,
-                "ci95_high": high,
-                "n_x": distinct,
-                "n_fitted": fitted,
-                "n_unconverged": distinct - fitted,
-                "n_flagged": 0,
-                "n_seeds": len(seeds),
+                **inference.summarize(seed_slopes),
+                "seed_slopes": " ".join(f"{s:.4f}" for s in seed_slopes),
+                "n_x": rate[rate > 0].round(12).nunique(),
+                "n_fitted": rate[keep].round(12).nunique(),
+                "n_seeds": runs["seed"].nunique(),
                 "selected_by": "",
             }
         ]
     )
+
+
+def measure(runs: pd.DataFrame):
+    """A function of the gates giving the :class:`decaylab.inference.Measured` equilibrium slope
+    of ``runs`` (no gate of the λ* estimator applies: the equilibration filter is its own)."""
+    found = slope(runs)
+
+    def measured(gates) -> inference.Measured:
+        return inference.Measured([], found, found.iloc[:0])
+
+    return measured

@@ -6,6 +6,7 @@ runs once the experiment's data set and runs are known.
 from __future__ import annotations
 
 from decaylab import data, registry
+from decaylab import expect as expect_block
 from decaylab.data_facts import DataFacts
 
 FIGURE_METRICS = {  # what each figure can draw, per task: run metrics, history columns
@@ -131,9 +132,10 @@ def _expect_problems(key, experiment, regularizations, axes, shards) -> list[str
     expect = experiment.get("expect", {})
     if "equilibrium" in expect and not registry.strength_readers(regularizations):
         return [f"{key}.expect.equilibrium: needs a regularization kind with a strength"]
+    bands = band_problems(f"{key}.expect", expect) if expect else []
     slope = expect.get("slope")
     if not slope:
-        return []
+        return bands
     where = f"{key}.expect.slope"
     optimum = experiment.get("figures", {}).get("optimum")
     found = []
@@ -143,7 +145,7 @@ def _expect_problems(key, experiment, regularizations, axes, shards) -> list[str
             f"figures: {{optimum: {{x: {slope['x']}}}}} (its x now: "
             f"{optimum.get('x') if optimum else 'no optimum figure'})"
         )
-    return found + _slope_group_problems(where, slope, axes, shards)
+    return bands + found + _slope_group_problems(where, slope, axes, shards)
 
 
 def _slope_group_problems(where, slope, axes, shards) -> list[str]:
@@ -156,7 +158,7 @@ def _slope_group_problems(where, slope, axes, shards) -> list[str]:
         return []
     if "values" not in slope or "value" in slope:
         return [f"{where}: with by: {by}, give values per group ({{group: slope}})"]
-    found = []
+    found = _identity_problems(where, slope)
     if by not in axes:
         found.append(
             f"{where}.by: {by!r} is not a setting of the experiment; allowed: {sorted(axes)}"
@@ -168,9 +170,44 @@ def _slope_group_problems(where, slope, axes, shards) -> list[str]:
     groups = {str(g) for g in _groups_of(shards, by)} if by in axes else set()
     found += [
         f"{where}: {name!r} is not a {by} of the experiment; allowed: {sorted(groups)}"
-        for name in (*slope["values"], *rivals)
+        for name in (*slope["values"], *rivals, *_identity_groups(slope))
         if groups and name not in groups
     ]
+    return found
+
+
+def _identity_groups(slope) -> list[str]:
+    """The groups the identities of ``slope`` compare."""
+    return [check[side] for check in slope.get("identities", []) for side in ("group", "minus")]
+
+
+def _identity_problems(where, slope) -> list[str]:
+    """Each identity guards claims there are, and compares two different groups."""
+    found = []
+    for i, check in enumerate(slope.get("identities", [])):
+        unknown = [g for g in check["guards"] if g not in slope["values"]]
+        if unknown:
+            found.append(
+                f"{where}.identities[{i}].guards: {unknown} are not claims; allowed: "
+                f"{sorted(slope['values'])}"
+            )
+        if check["group"] == check["minus"]:
+            found.append(f"{where}.identities[{i}]: group and minus are both {check['group']!r}")
+    return found
+
+
+def band_problems(where: str, expect: dict) -> list[str]:
+    """A prediction whose band ``± margin`` overlaps a rival's could agree with both: refused."""
+    margin = float(expect[expect_block.kind(expect)].get("margin", expect_block.MARGIN))
+    found = []
+    for group, prediction, rivals in expect_block.predictions(expect):
+        close = expect_block.overlapping_rivals(prediction, rivals, margin)
+        if close:
+            found.append(
+                f"{where}: the band {prediction:g} ± {margin:g}{f' of {group}' if group else ''} "
+                f"overlaps the rival(s) {close} ± {margin:g}; rivals must lie at least two "
+                f"margins ({2 * margin:g}) away, or give a smaller margin"
+            )
     return found
 
 

@@ -18,16 +18,15 @@ basin of the validation metric m(λ) — the mean over seeds — by three statis
   linearly in log λ; flagged where m never crosses inside the grid.
 
 :func:`slopes` fits ``log statistic = a + b·log x`` by least squares over the values of x whose
-least-regularized runs have *converged* (:func:`converged`) and whose statistic is not flagged,
-and gives ``b`` a 95 % percentile bootstrap interval over seeds (``tables.seed_interval``): a
-resample draws seeds with replacement, every grid point keeps the runs of the drawn seeds, and
-the statistic and its slope are found again. λ* is chosen on a validation metric, as everything
-else in the study. A diverged run counts as the worst value possible.
+least-regularized runs have *converged* (:func:`converged`) and whose statistic is not flagged.
+These slopes are exploratory: they are printed beside the claims, never judged. The judged
+estimate, per seed and with an interval, is :mod:`decaylab.inference`'s. λ* is chosen on a
+validation metric, as everything else in the study. A diverged run counts as the worst value
+possible.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -191,9 +190,9 @@ def converged(train_loss: np.ndarray, collapsed: float | None, tolerance=CONVERG
     best of the group. An under-trained row puts λ* at the grid's lower edge for a reason that has
     nothing to do with regularization. True everywhere where the training loss or ``collapsed`` is
     not known."""
-    loss = np.nanmean(train_loss, axis=1) if train_loss.size else train_loss
-    if collapsed is None or not np.isfinite(loss).any():
+    if collapsed is None or not np.isfinite(train_loss).any():
         return np.ones(len(train_loss), dtype=bool)
+    loss = np.nanmean(train_loss, axis=1)
     best = np.nanmin(loss)
     return np.isfinite(loss) & (loss - best <= tolerance * (collapsed - best))
 
@@ -212,7 +211,7 @@ def statistic(name: str, means: np.ndarray, strengths: np.ndarray, collapsed: fl
     return collapse_edge(means, strengths, collapsed)
 
 
-def _references(metric: str, nothing: NothingLearned | None):
+def references(metric: str, nothing: NothingLearned | None):
     """The collapse edge's reference, oriented as the :class:`Surface` (lower is better), and
     the convergence check's training loss (both None without ``nothing``)."""
     if nothing is None:
@@ -226,13 +225,6 @@ def _slope(x: np.ndarray, value: np.ndarray, keep: np.ndarray) -> float:
     if len(np.unique(x[keep])) < 2:
         return np.nan
     return float(np.polyfit(np.log(x[keep]), np.log(value[keep]), 1)[0])
-
-
-def _resampled_slope(name, surface, collapsed, fitted_rows, drawn) -> float:
-    """The slope of statistic ``name`` with the seeds ``drawn`` (indices into the last axis)."""
-    means = surface.values[:, :, drawn].mean(axis=2)
-    value, flagged = statistic(name, means, surface.strengths, collapsed)
-    return _slope(surface.xs, value, fitted_rows & ~flagged)
 
 
 def _timescales(runs: pd.DataFrame, x: str) -> dict:
@@ -259,7 +251,7 @@ def basin_table(
     ``nothing``: :func:`learned_nothing` (without it, no edge and no convergence check);
     ``tolerance``: :func:`converged`'s."""
     groups = groups_of(runs, x)
-    reference, untrained = _references(metric, nothing)
+    reference, untrained = references(metric, nothing)
     timescale = _timescales(runs, x)
     rows = []
     for surface in surfaces(runs, x, metric, groups):
@@ -295,48 +287,31 @@ def slopes(
     metric: str,
     nothing: NothingLearned | None = None,
     tolerance: float = CONVERGENCE_TOLERANCE,
-    resamples: int = tables.RESAMPLES,
-    seed: int = 0,
 ) -> pd.DataFrame:
-    """Per group and statistic, the slope of log statistic on log ``x`` over the converged,
-    unflagged values of x, and its 95 % percentile bootstrap interval over seeds (NaN with one seed;
-    :func:`decaylab.tables.seed_interval` with ``resamples`` and ``seed``). ``runs``, ``metric``,
-    ``nothing`` and ``tolerance`` are :func:`basin_table`'s. Also how many values of x there are,
-    how many were fitted, how many did not converge and how many were flagged. With S seeds a
-    resample has at most C(2S−1, S) distinct draws (10 for three seeds, 126 for five): an arg-min,
-    which moves in grid steps, then gives an interval with an end on the estimate itself. The
-    interval says how much the seeds move the answer, nothing about other data or architectures."""
+    """Per group and statistic of :data:`STATISTICS`, the slope of log statistic on log ``x`` of
+    the seed-mean basin over the converged, unflagged values of x (``runs``, ``metric``,
+    ``nothing`` and ``tolerance`` are :func:`basin_table`'s), with how many values of x there are,
+    were fitted, did not converge and were flagged. Exploratory: no interval and no verdict (the
+    judged estimate is :mod:`decaylab.inference`'s)."""
     groups = groups_of(runs, x)
-    reference, untrained = _references(metric, nothing)
+    reference, untrained = references(metric, nothing)
     rows = []
     for surface in surfaces(runs, x, metric, groups):
         trained = converged(surface.train_loss, untrained, tolerance)
         means = surface.values.mean(axis=2)
-        n_seeds = surface.values.shape[2]
         for name in STATISTICS:
             value, flagged = statistic(name, means, surface.strengths, reference)
-            slope = _slope(surface.xs, value, trained & ~flagged)
-            low = high = np.nan
-            if np.isfinite(slope):
-                low, high = tables.seed_interval(
-                    n_seeds,
-                    functools.partial(_resampled_slope, name, surface, reference, trained),
-                    resamples,
-                    seed,
-                )
             rows.append(
                 {
                     **dict(zip(groups, surface.key, strict=True)),
                     "x": x,
                     "statistic": name,
-                    "slope": slope,
-                    "ci95_low": low,
-                    "ci95_high": high,
+                    "slope": _slope(surface.xs, value, trained & ~flagged),
                     "n_x": len(surface.xs),
                     "n_fitted": int(np.sum(trained & ~flagged & np.isfinite(value))),
                     "n_unconverged": int(np.sum(~trained)),
                     "n_flagged": int(np.sum(flagged & trained)),
-                    "n_seeds": n_seeds,
+                    "n_seeds": surface.values.shape[2],
                     "selected_by": metric,
                 }
             )

@@ -72,8 +72,6 @@ SELECTION_METRICS = ("validation_loss", "validation_accuracy", "validation_mse")
 """What an experiment may select its settings by: a validation metric, never a test one."""
 CONFIDENCE = 0.95
 """The level of the intervals over seeds."""
-RESAMPLES = 2000
-"""Bootstrap resamples of the seeds."""
 SIGNIFICANCE = 0.05
 """The level of Welch's test against the selected setting."""
 
@@ -229,21 +227,3 @@ def selected_runs(runs: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
     chosen = summary[summary["selected"].fillna(False).astype(bool)]
     keys = [c for c in SETTINGS if c in runs and c in chosen and runs[c].notna().any()]
     return runs.merge(chosen[keys], on=keys, how="inner").sort_values("seed", kind="stable")
-
-
-def seed_interval(n_seeds: int, statistic, resamples: int = RESAMPLES, seed: int = 0):
-    """The :data:`CONFIDENCE` percentile bootstrap interval of ``statistic(drawn)`` over seeds
-    (``scipy.stats.bootstrap`` with ``resamples`` resamples, its generator seeded by ``seed``):
-    each resample draws ``n_seeds`` seed indices with replacement. ``(NaN, NaN)`` with one seed."""
-    if n_seeds < 2:
-        return np.nan, np.nan
-    interval = stats.bootstrap(
-        (np.arange(n_seeds),),
-        lambda drawn: statistic(drawn.astype(int)),
-        n_resamples=resamples,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        vectorized=False,
-        random_state=np.random.RandomState(seed),
-    ).confidence_interval
-    return interval.low, interval.high

@@ -150,11 +150,11 @@ def figure_settings(wildcards):
 
 
 def claim_table(experiment):
-    """The table an experiment's ``expect`` is tested on: its λ* slopes, or its equilibrium's."""
+    """An experiment's judged claims: of its λ* slopes, or of its equilibrium."""
     name = (
-        "slopes"
+        "claims"
         if "slope" in config["experiments"][experiment]["expect"]
-        else "equilibrium"
+        else "equilibrium_claims"
     )
     return f"results/tables/{experiment}/{name}.csv"
 

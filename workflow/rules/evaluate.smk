@@ -77,6 +77,7 @@ rule optimum_slopes:
     output:
         optima="results/tables/{experiment}/optima.csv",
         slopes="results/tables/{experiment}/slopes.csv",
+        claims="results/tables/{experiment}/claims.csv",
         page=report(
             "results/tables/{experiment}/slopes.html",
             caption="../report/slopes.rst",
@@ -90,6 +91,7 @@ rule optimum_slopes:
     params:
         x=lambda w: experiment_of(w)["figures"]["optimum"]["x"],
         select=lambda w: experiment_of(w)["select"],
+        expect=lambda w: experiment_of(w).get("expect", {}),
     script:
         "../scripts/optimum_slopes.py"
 
@@ -99,17 +101,21 @@ rule equilibrium_slope:
         runs=rules.aggregate_experiment.output.runs,
     output:
         slope="results/tables/{experiment}/equilibrium.csv",
+        claims="results/tables/{experiment}/equilibrium_claims.csv",
     log:
         "logs/equilibrium_slope/{experiment}.log",
     conda:
         "../envs/decaylab.yaml"
+    params:
+        expect=lambda w: experiment_of(w).get("expect", {}),
     script:
         "../scripts/equilibrium_slope.py"
 
 
 rule claims:
     input:
-        slopes=[claim_table(e) for e in CLAIMING_EXPERIMENTS],
+        claims=[claim_table(e) for e in CLAIMING_EXPERIMENTS],
+        provenance="results/provenance.json",
     output:
         claims="results/tables/claims.csv",
         page=report(
@@ -118,12 +124,19 @@ rule claims:
             category="claims",
             labels={"figure": "predictions and verdicts"},
         ),
+        forest=report(
+            "results/figures/claims_forest.png",
+            caption="../report/claims_forest.rst",
+            category="claims",
+            labels={"figure": "forest plot of the claims"},
+        ),
+        forest_svg="results/figures/claims_forest.svg",
     log:
         "logs/claims.log",
     conda:
         "../envs/decaylab.yaml"
     params:
-        expects={e: config["experiments"][e]["expect"] for e in CLAIMING_EXPERIMENTS},
+        config_files=CONFIGFILES or ["config/config.yaml"],
     script:
         "../scripts/claims.py"
 

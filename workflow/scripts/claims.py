@@ -1,38 +1,51 @@
-"""Every experiment's predictions against its measured slopes: the study's claims and verdicts."""
+"""Every experiment's judged claims, stamped with what was fixed when: the study's claims table,
+its page and its forest plot."""
 
+import io
+import json
 import os
 import sys
 from pathlib import Path
 
-import pandas as pd
+import matplotlib
 
-from decaylab import claims, files, report_pages
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+
+from decaylab import claims, claims_page, files, timeline  # noqa: E402
+from decaylab.figures import drawing, forest  # noqa: E402
+from decaylab.figures.drawing import forest as forest_drawing  # noqa: E402
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 
 table = pd.concat(
     [
-        claims.judge(
-            Path(path).parent.name,
-            snakemake.params.expects[Path(path).parent.name],
-            files.read_csv(path, repair="snakemake --cores 8 --forcerun optimum_slopes"),
-        )
-        for path in snakemake.input.slopes
+        claims.read(path) if Path(path).stat().st_size else pd.DataFrame(columns=claims.COLUMNS)
+        for path in snakemake.input.claims
     ],
     ignore_index=True,
 )
+study = json.loads(Path(snakemake.input.provenance).read_text())
+table = timeline.stamp(table, list(snakemake.params.config_files), study)
 files.write_csv(table, snakemake.output.claims)
+
+drawing.theme()
+figure = forest_drawing.draw(forest.prepare(table))
+for path, extra in ((snakemake.output.forest, {"dpi": 130}), (snakemake.output.forest_svg, {})):
+    with files.atomic(path) as temporary:
+        figure.savefig(temporary, bbox_inches="tight", **extra)
+svg = io.StringIO()
+figure.savefig(svg, format="svg", bbox_inches="tight")
+first = table["prediction_first"].eq("yes")
+status = (
+    "Confirmatory: every prediction was committed before the runs that judge it."
+    if first.all()
+    else f"Exploratory: {int((~first).sum())} of {len(table)} predictions were not committed "
+    "before the runs that judge them (the last column says which); their verdicts test nothing "
+    "that was fixed in advance."
+)
 with files.atomic(snakemake.output.page) as temporary:
-    temporary.write_text(
-        report_pages.table_page(
-            "What theory predicted, what was measured, and the verdict",
-            "Per prediction (an experiment's expect) and statistic of λ*'s basin: the slope of "
-            "log λ* on log x with its 95 % bootstrap interval over seeds. agrees: the interval "
-            "meets prediction ± margin and no rival ± margin; disagrees: it misses prediction "
-            "± margin; inconclusive: otherwise, or no interval. n_fitted of n_x values of x "
-            "entered the fit (n_unconverged did not train, n_flagged lay on the grid's edge).",
-            table,
-        )
-    )
+    temporary.write_text(claims_page.page(table, svg.getvalue(), status))
 print(table.to_string(), file=sys.stderr)

@@ -1,9 +1,11 @@
-"""The statistics of λ*'s basin per value of a setting, and their slopes on its log."""
+"""λ*'s basin per value of a setting, the slopes of its statistics, and the experiment's claims."""
 
 import os
 import sys
 
-from decaylab import data, files, optima, report_pages
+import pandas as pd
+
+from decaylab import claims, data, files, inference, optima, report_pages
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
@@ -16,19 +18,28 @@ parts = files.checked_npz(
     data.load_split,
     "regenerate it: snakemake --cores 8 --forcerun split_data",
 )
-x, metric = snakemake.params.x, snakemake.params.select
+x, metric, expect = snakemake.params.x, snakemake.params.select, snakemake.params.expect
 nothing = optima.learned_nothing(metric, parts.train.y, parts.validation.y, parts.train.task)
-files.write_csv(optima.basin_table(runs, x, metric, nothing), snakemake.output.optima)
-slopes = optima.slopes(runs, x, metric, nothing)
+gates = inference.Gates.of(expect["slope"]) if "slope" in expect else inference.Gates()
+basins, slopes, measure = inference.optimum_tables(runs, x, metric, nothing, gates)
+files.write_csv(basins, snakemake.output.optima)
 files.write_csv(slopes, snakemake.output.slopes)
+judged = (
+    claims.judge(snakemake.wildcards.experiment, expect, measure)
+    if "slope" in expect
+    else pd.DataFrame(columns=claims.COLUMNS)
+)
+files.write_csv(judged, snakemake.output.claims)
 with files.atomic(snakemake.output.page) as temporary:
     temporary.write_text(
         report_pages.table_page(
-            f"{snakemake.wildcards.experiment}: slopes of log λ* on log {x}",
-            f"Each statistic of λ*'s basin ({'; '.join(optima.STATISTICS.values())}), chosen on "
-            f"{metric}; a network that learned nothing scores {nothing.metric:.4g}. Fitted over "
-            "the converged values of x whose statistic is inside the grid; 95 % percentile "
-            "bootstrap interval over seeds.",
+            f"{snakemake.wildcards.experiment}: slopes of ln λ* on ln {x}",
+            f"Chosen on {metric}; a network that learned nothing scores {nothing.metric:.4g}. "
+            "vertex (the judged statistic): per seed, the minimum of a least-squares quadratic "
+            f"in ln λ over {gates.window} grid steps either side of the seed-mean arg-min, its "
+            "slope on ln x over the rows every gate admits, the seeds' mean with Student-t "
+            "intervals. Exploratory, no interval: "
+            f"{'; '.join(optima.STATISTICS.values())}, of the seed-mean basin.",
             slopes,
         )
     )

@@ -5,17 +5,23 @@ What the figure shows, as tidy frames (no drawing: ``drawing.optimum`` draws it)
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pandas as pd
 
-from decaylab import claims, metrics
+from decaylab import expect as expect_block
+from decaylab import metrics
 from decaylab.figures.common import Prepared, require
 from decaylab.optima import STATISTICS
 
 SPAN = 20
 """Points on each drawn slope line."""
+
+PANELS = {
+    "vertex": "judged: vertex λ* (per-seed quadratic; hollow: a gate left it out)",
+    **{name: f"exploratory: {text}" for name, text in STATISTICS.items()},
+}
+"""The statistics drawn, one panel each: the judged one first."""
 
 
 def prepare(optima, slopes, x: str, expect: dict | None = None) -> Prepared:
@@ -29,12 +35,12 @@ def prepare(optima, slopes, x: str, expect: dict | None = None) -> Prepared:
         "no positive λ* to draw (every best strength is 0, or every run diverged)",
     )
     groups = [c for c in slopes if c in optima and c not in (x, "x", "statistic")]
-    units = ["", "_timescale"] if f"{next(iter(STATISTICS))}_timescale" in optima else [""]
+    units = ["", "_timescale"] if f"{next(iter(PANELS))}_timescale" in optima else [""]
     keys = slopes.drop_duplicates(groups)[groups] if groups else pd.DataFrame(index=[0])
-    predicted = {group: value for group, value, _ in claims.predictions(expect)} if expect else {}
-    by = expect[claims.kind(expect)].get("by") if expect else None
+    predicted = dict(p[:2] for p in expect_block.predictions(expect)) if expect else {}
+    by = expect[expect_block.kind(expect)].get("by") if expect else None
     points, lines, legend = [], [], []
-    for unit, name in itertools.product(units, STATISTICS):
+    for unit, name in itertools.product(units, PANELS):
         for g, (_, key) in enumerate(keys.iterrows()):
             mine, rows = optima, slopes[slopes["statistic"] == name]
             for column in groups:
@@ -46,7 +52,7 @@ def prepare(optima, slopes, x: str, expect: dict | None = None) -> Prepared:
             if unit:
                 guess = 0.0
             else:
-                only = next(iter(predicted.values())) if len(predicted) == 1 else None
+                only = predicted.get(None) if by is None else None
                 guess = predicted.get(str(key[by]) if by in groups else None, only)
             lines.append(_lines(found, None if unit else row["slope"], guess).assign(**where))
             group = ", ".join(str(key[c]) for c in groups) or "all runs"
@@ -102,10 +108,9 @@ def _slope_words(row: pd.Series) -> str:
 
 
 def _title(selected_by: str, seeds: int) -> str:
-    distinct = math.comb(2 * seeds - 1, seeds)
     return (
         f"Where λ* lies, chosen on {metrics.label(selected_by)} (mean over {seeds} "
         f"seeds); dashed: the fitted slope, dotted: the predicted one. Hollow: on or beyond the "
-        f"grid's edge; grey: not converged (both left out of the fit). {seeds} seeds allow "
-        f"{distinct} distinct bootstrap draws, so an arg-min's interval may end on its estimate."
+        f"grid's edge or left out by a gate; grey: not converged (both left out of the fit). "
+        f"The judged slope has a t interval over the {seeds} seeds; the others are exploratory."
     )

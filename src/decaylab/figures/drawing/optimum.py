@@ -13,13 +13,13 @@ import seaborn as sns
 from decaylab import metrics
 from decaylab.figures.common import DIVERGED_COLOUR, Prepared, tick
 from decaylab.figures.drawing import axes_grid
-from decaylab.optima import STATISTICS
+from decaylab.figures.optimum import PANELS
 
 
 def draw(prepared: Prepared, ax=None):
     """One panel per statistic (and row per unit), log-log, one colour per group."""
     notes, frames = prepared.notes, prepared.frames
-    units, names = notes["units"], list(STATISTICS)
+    units, names = notes["units"], list(PANELS)
     figure, axes = axes_grid(
         ax,
         len(units),
@@ -42,8 +42,8 @@ def draw(prepared: Prepared, ax=None):
         if unit:
             ax.set_title("… as the timescale τ = 1/(η·λ·M)", fontsize=9)
         else:
-            ax.set_title(STATISTICS[name], fontsize=9)
-            ax.legend(fontsize=7, title="slope of log λ [95 % CI]", title_fontsize=7, loc="best")
+            ax.set_title(PANELS[name], fontsize=9)
+            ax.legend(fontsize=7, title="slope of log λ [95 % t CI]", title_fontsize=7, loc="best")
     axes[0, 0].set_ylabel("λ (per statistic)")
     if len(units) > 1:
         axes[1, 0].set_ylabel("τ in epochs (per statistic)")

@@ -1,0 +1,105 @@
+"""Does the λ*-slope interval mean what it says? Coverage and bias measured by simulation.
+
+Synthetic surfaces with a known slope β, on an experiment's own grid of x and λ: row i's basin
+is ``m(u) = floor + a·r·(u − v_si)²`` below its vertex and ``floor + a·(u − v_si)²`` above it,
+capped at a network that learned nothing (``floor + cap``), with ``u = ln λ`` and the vertex
+``v_si = c + β·(ln x_i − mean ln x) + τ·z_si`` (a seed's own shift, ``z ~ N(0, 1)``); each point
+gets seed noise ``σ·ε`` and each seed an offset. The curvature ``a``, the noise ``σ``, the shift
+``τ``, the centre ``c`` and the cap are measured on the real runs (:func:`measure_basin`); ``r``
+is 1 (symmetric) or smaller (a flat side, as a plain network's basin is below λ*).
+:func:`coverage` draws surfaces, runs the estimator (:mod:`decaylab.inference`) with its gates,
+and counts how often the 90 % and 95 % intervals hold β.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from decaylab import inference, optima
+
+
+@dataclass(frozen=True)
+class Basin:
+    """The shape and noise of a basin (the module's symbols): ``curvature`` a, ``noise`` σ,
+    ``shift`` τ, ``centre`` c, ``cap`` and ``flatness`` r."""
+
+    curvature: float
+    noise: float
+    shift: float
+    centre: float
+    cap: float
+    flatness: float = 1.0
+
+
+def simulate(xs, strengths, slope: float, basin: Basin, seeds: int, rng) -> np.ndarray:
+    """One synthetic ``values[x, λ, seed]`` (lower is better) on the grid ``xs`` × ``strengths``
+    (``strengths[x, λ]``) with true slope ``slope``."""
+    u = np.log(strengths)[:, :, None]
+    log_x = np.log(xs)
+    centre = basin.centre + slope * (log_x - log_x.mean())
+    vertex = centre[:, None, None] + basin.shift * rng.standard_normal((len(xs), 1, seeds))
+    distance = u - vertex
+    rise = basin.curvature * np.where(distance < 0, basin.flatness, 1.0) * distance**2
+    offset = 0.1 * basin.noise * rng.standard_normal((1, 1, seeds))
+    noise = basin.noise * rng.standard_normal((*strengths.shape, seeds))
+    return np.minimum(rise, basin.cap) + offset + noise
+
+
+def coverage(xs, strengths, slope: float, basin: Basin, seeds: int, draws: int, gates, seed=0):
+    """Over ``draws`` simulated surfaces (:func:`simulate`, generator seeded by ``seed``): the
+    fraction whose 90 % and 95 % intervals hold ``slope``, the bias and the spread of the
+    estimate, the median 95 % width, and the fraction of draws with an estimate."""
+    rng = np.random.default_rng(seed)
+    xs, strengths = np.asarray(xs, float), np.asarray(strengths, float)
+    found = []
+    for _ in range(draws):
+        values = simulate(xs, strengths, slope, basin, seeds, rng)
+        surface = optima.Surface((), xs, strengths, values, np.full((len(xs), seeds), np.nan))
+        estimate = inference.estimate_group(surface, gates, basin.cap, None)
+        found.append(inference.summarize(estimate.seed_slopes()))
+    estimates = np.array([f["slope"] for f in found])
+    usable = np.isfinite(estimates) & np.isfinite([f["ci95_low"] for f in found])
+    kept = [f for f, keep in zip(found, usable, strict=True) if keep]
+
+    def held(level):
+        return float(np.mean([f[f"ci{level}_low"] <= slope <= f[f"ci{level}_high"] for f in kept]))
+
+    return {
+        "coverage90": held(90) if kept else np.nan,
+        "coverage95": held(95) if kept else np.nan,
+        "bias": float(np.mean(estimates[usable]) - slope) if kept else np.nan,
+        "spread": float(np.std(estimates[usable])) if kept else np.nan,
+        "width95": float(np.median([f["ci95_high"] - f["ci95_low"] for f in kept]))
+        if kept
+        else np.nan,
+        "estimated": float(np.mean(usable)),
+    }
+
+
+def measure_basin(estimate: inference.GroupEstimate, surface: optima.Surface, cap: float, window):
+    """A :class:`Basin` measured on one group's real runs (``surface``, its ``estimate``): the
+    median curvature of the seed-mean basin's quadratic over the admitted rows, the noise as the
+    residual standard deviation of each seed's points about its own quadratic there, the shift as
+    the standard deviation of the seeds' vertices about their row's mean, the centre as the mean
+    vertex, and ``cap`` (a network that learned nothing, minus the best value)."""
+    curvatures, residuals, shifts = [], [], []
+    for i in np.flatnonzero(estimate.admitted):
+        centre = int(np.nanargmin(surface.values[i].mean(axis=1)))
+        near = slice(max(centre - window, 0), centre + window + 1)
+        u = np.log(surface.strengths[i, near])
+        curvatures.append(np.polyfit(u, surface.values[i, near].mean(axis=1), 2)[0])
+        for s in range(surface.values.shape[2]):
+            m = surface.values[i, near, s]
+            residuals.extend(m - np.polyval(np.polyfit(u, m, 2), u))
+        shifts.extend(estimate.log_vertex[i] - estimate.log_vertex[i].mean())
+    points = max(len(residuals) - 3 * len(curvatures) * surface.values.shape[2], 1)
+    best = float(np.nanmin(surface.values.mean(axis=2)))
+    return Basin(
+        curvature=float(np.median(curvatures)),
+        noise=float(np.sqrt(np.sum(np.square(residuals)) / points)),
+        shift=float(np.std(shifts, ddof=1)) if len(shifts) > 1 else 0.0,
+        centre=float(np.mean(estimate.log_vertex[estimate.admitted])),
+        cap=cap - best,
+    )

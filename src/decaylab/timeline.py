@@ -1,0 +1,124 @@
+"""What was fixed when: whether a claim's prediction was committed before the runs that judge it.
+
+Per claim, the digest of its experiment's ``expect`` block as the config file holds it now, the
+commit at which that block last changed (walking the file's history in git until the block
+differs), and the earliest commit that trained any of the experiment's runs (the shards'
+provenance records). The prediction predates the runs when its commit is an ancestor of, or is,
+that training commit, and the training ran from a clean checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+
+UNCOMMITTED = "uncommitted"
+
+
+def _git(*arguments: str, folder: Path) -> str | None:
+    """``git -C folder arguments``' output, or None where git fails (no repository, no git)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *arguments], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def digest(block) -> str:
+    """A short digest of a config block as YAML reads it: equal blocks, equal digests."""
+    return hashlib.sha256(json.dumps(block, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _expect_digests(text: str) -> dict[str, str]:
+    """Per experiment of a config file's ``text``, the digest of its ``expect`` block."""
+    try:
+        experiments = (yaml.safe_load(text) or {}).get("experiments") or {}
+    except yaml.YAMLError:
+        return {}
+    return {
+        name: digest(settings["expect"])
+        for name, settings in experiments.items()
+        if isinstance(settings, dict) and "expect" in settings
+    }
+
+
+def expect_commits(config_path: str, folder: Path = Path(".")) -> dict[str, tuple[str, str]]:
+    """Per experiment with an ``expect`` in ``config_path`` (relative to ``folder``, a git
+    checkout): the block's digest now and the commit at which it last changed
+    (:data:`UNCOMMITTED` where the working file differs from the last commit; "" without git)."""
+    now = _expect_digests((folder / config_path).read_text())
+    history = (_git("log", "--format=%H", "--", config_path, folder=folder) or "").split()
+    found = {name: (value, UNCOMMITTED if history else "") for name, value in now.items()}
+    open_names = set(now)
+    for commit in history:  # newest first: walk back while the block is unchanged
+        then = _expect_digests(_git("show", f"{commit}:{config_path}", folder=folder) or "")
+        for name in list(open_names):
+            if then.get(name) != now[name]:
+                open_names.discard(name)
+            else:
+                found[name] = (now[name], commit)
+        if not open_names:
+            break
+    return found
+
+
+def training_commits(study: dict, folder: Path = Path(".")) -> dict[str, tuple[str, bool]]:
+    """Per experiment of a study's provenance (:func:`decaylab.provenance.gather`), the earliest
+    commit (by commit time) that trained any of its shards, and whether that checkout had
+    uncommitted changes."""
+    per_experiment: dict[str, list[tuple[str, bool]]] = {}
+    for shard, key in study["shards"].items():
+        record = study["records"][key]
+        if record.get("commit"):
+            entry = (record["commit"], bool(record.get("uncommitted_changes")))
+            per_experiment.setdefault(shard.split("/")[0], []).append(entry)
+
+    def when(entry):
+        return int((_git("show", "-s", "--format=%ct", entry[0], folder=folder) or "0").strip())
+
+    return {name: min(entries, key=when) for name, entries in per_experiment.items()}
+
+
+def predates(expect_commit: str, trained: tuple[str, bool] | None, folder=Path(".")) -> str:
+    """``yes`` when the prediction's commit is an ancestor of (or is) the training commit and
+    that training ran from a clean checkout, ``no`` when it is not, ``unknown`` otherwise."""
+    if not expect_commit or trained is None:
+        return "unknown"
+    if expect_commit == UNCOMMITTED:
+        return "no"
+    commit, dirty = trained
+    ancestor = subprocess.run(
+        ["git", "-C", str(folder), "merge-base", "--is-ancestor", expect_commit, commit],
+        capture_output=True,
+    ).returncode
+    if ancestor == 1:
+        return "no"
+    if ancestor != 0:
+        return "unknown"
+    return "unknown (trained with uncommitted changes)" if dirty else "yes"
+
+
+def stamp(table, config_paths: list[str], study: dict, folder: Path = Path(".")):
+    """The claims ``table`` with, per claim, ``expect_digest``, ``expect_commit``,
+    ``trained_commit`` and ``prediction_first`` (:func:`predates`); the last of ``config_paths``
+    that has an experiment's ``expect`` is the one it was read from."""
+    blocks: dict[str, tuple[str, str]] = {}
+    for path in config_paths:
+        blocks.update(expect_commits(path, folder))
+    trained = training_commits(study, folder)
+    found = [blocks.get(e, ("", "")) for e in table["experiment"]]
+    return table.assign(
+        expect_digest=[block[0] for block in found],
+        expect_commit=[block[1] for block in found],
+        trained_commit=[trained[e][0] if e in trained else "" for e in table["experiment"]],
+        prediction_first=[
+            predates(block[1], trained.get(e), folder)
+            for block, e in zip(found, table["experiment"], strict=True)
+        ],
+    )
