@@ -67,6 +67,7 @@ def main() -> None:
         basin = calibration.measure_basin(estimate, surface, worst, gates.window)
         seeds = surface.values.shape[2]
         real_spread = np.std(estimate.seed_slopes(), ddof=1)
+        real = f"{real_spread:.2f}" if np.isfinite(real_spread) else "no estimate"
         for truth in (prediction, *rivals):
             for flatness in (1.0, 0.1):
                 shaped = dataclasses.replace(basin, flatness=flatness)
@@ -81,7 +82,7 @@ def main() -> None:
                         f"{found['coverage90']:.3f}",
                         f"{found['coverage95']:.3f}",
                         f"{found['bias']:+.3f}",
-                        f"{found['spread'] * np.sqrt(seeds):.2f} ({real_spread:.2f})",
+                        f"{found['spread'] * np.sqrt(seeds):.2f} ({real})",
                         f"{found['width95']:.2f}",
                         f"{found['estimated']:.3f}",
                     ]

@@ -150,3 +150,30 @@ def test_the_commit_of_a_prediction_and_whether_it_predates_the_runs(tmp_path):
     assert timeline.predates(history[1], (history[0], True), tmp_path).startswith("unknown")
     config.write_text("experiments:\n  e:\n    expect: {slope: 2}\n")  # edited, not committed
     assert timeline.expect_commits("config.yaml", tmp_path)["e"][1] == timeline.UNCOMMITTED
+
+
+def test_the_claims_page_and_forest_plot_show_one_row_per_claim():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from decaylab import claims_page
+    from decaylab.figures import forest
+    from decaylab.figures.drawing import forest as forest_drawing
+
+    table = pd.concat(
+        [
+            claims.judge("e", EXPECT, lambda gates: measured(1.05)),
+            claims.judge("f", EXPECT, lambda gates: measured(1.3)),
+        ],
+        ignore_index=True,
+    )
+    prepared = forest.prepare(table)
+    assert list(prepared.frames["claims"]["verdict"]) == [claims.AGREES, claims.NOT_VALID]
+    bands = prepared.frames["bands"]
+    assert sorted(bands[bands["y"] == 0]["role"]) == ["prediction", "rival"]
+    assert bands[bands["role"] == "prediction"]["low"].tolist() == [-0.25, -0.25]
+    figure = forest_drawing.draw(prepared)
+    assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["e · l2", "f · l2"]
+    page = claims_page.page(table, "<svg></svg>", "Exploratory: a test.")
+    assert page.count("<tr>") == 1 + len(table) and "<svg></svg>" in page
+    assert "estimate not valid" in page and "Exploratory: a test." in page

@@ -90,10 +90,12 @@ def test_whole_chain_produces_tables_figures_and_report(study):
     report = (study / "results/report.html").read_text(errors="replace")
     assert "heatmap" in report and "strength_curves" in report
     claims = pd.read_csv(study / "results/tables/claims.csv")
-    # one prediction (decoupled: +1), per optimizer and statistic of λ*'s basin
-    assert len(claims) == 2 * 3
-    assert set(claims["verdict"]) <= {"agrees", "disagrees", "inconclusive"}
-    assert "predictions and verdicts" in report
+    # one prediction (decoupled: +1) per optimizer, on its one judged statistic
+    assert len(claims) == 2 and set(claims["statistic"]) == {"vertex"}
+    assert set(claims["verdict"]) <= {"agrees", "disagrees", "inconclusive", "estimate not valid"}
+    assert claims["prediction_first"].astype(str).str.match("yes|no|unknown").all()
+    assert "predictions and verdicts" in report and "forest plot of the claims" in report
+    assert (study / "results/figures/claims_forest.png").stat().st_size > 5000
 
 
 def test_runs_table_agrees_with_the_engine_called_directly(study):

@@ -109,11 +109,11 @@ def _identities(claim: dict, group, key: tuple, measured: Measured, gates: Gates
         found = np.nanmean(differences) if np.isfinite(differences).any() else np.nan
         holds = bool(np.isfinite(found) and abs(found - check["difference"]) <= gates.identity)
         valid &= holds
-        shown = _signed(found) if np.isfinite(found) else "not computable (< 2 shared rows)"
-        texts.append(
-            f"{check['group']} − {check['minus']} = {shown}, exact {_signed(check['difference'])}"
-            f" ± {gates.identity:g}: {'holds' if holds else 'fails'}"
-        )
+        exact = f"exact {_signed(check['difference'])} ± {gates.identity:g}"
+        shown = f"{_signed(found)}, {exact}: {'holds' if holds else 'fails'}"
+        if not np.isfinite(found):
+            shown = f"not computable (fewer than 2 rows both admit), {exact}: not checked"
+        texts.append(f"{check['group']} − {check['minus']} = {shown}")
     return "; ".join(texts), valid
 
 
@@ -202,19 +202,25 @@ def precision(low: float, high: float) -> int:
     return int(np.clip(1 - np.floor(np.log10(width)), 1, 4))
 
 
+def bounds_text(row, confidence: int = 95) -> str:
+    """``[−0.10, +0.34]``: a claim's interval at ``confidence`` %, to the precision it has ("—"
+    without one)."""
+    low, high = row[f"ci{confidence}_low"], row[f"ci{confidence}_high"]
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "—"
+    digits = precision(row["ci95_low"], row["ci95_high"])
+    return f"[{_signed(low, digits)}, {_signed(high, digits)}]".replace("-", "−")
+
+
 def interval_text(row, confidence: int = 95) -> str:
     """``+0.12 [−0.10, +0.34]``: a claim's estimate and its interval at ``confidence`` %, to
-    the precision the interval has."""
+    the precision the 95 % interval has."""
     if not np.isfinite(row["slope"]):
         return "no fit"
-    low, high = row[f"ci{confidence}_low"], row[f"ci{confidence}_high"]
-    if not np.isfinite(low):
+    if not np.isfinite(row[f"ci{confidence}_low"]):
         return f"{_signed(row['slope'])} (one seed: no interval)"
-    digits = precision(low, high)
-    return (
-        f"{_signed(row['slope'], digits)} "
-        f"[{_signed(low, digits)}, {_signed(high, digits)}]".replace("-", "−")
-    )
+    digits = precision(row["ci95_low"], row["ci95_high"])
+    return f"{_signed(row['slope'], digits)} {bounds_text(row, confidence)}".replace("-", "−")
 
 
 def gates_text(row) -> str:
@@ -251,7 +257,7 @@ def markdown(table: pd.DataFrame) -> str:
             row["group"] or "—",
             prediction_text(row),
             interval_text(row, 90),
-            interval_text(row, 95).split(" ", 1)[-1],
+            bounds_text(row, 95),
             verdict_cell,
             gates_text(row),
             row["identity"] or "—",

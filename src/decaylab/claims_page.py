@@ -23,6 +23,7 @@ STYLE = (
     "td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
     "th{background:#f4f4f4} .v{color:#fff;border-radius:3px;padding:1px 6px;white-space:nowrap}"
     ".n{font-variant-numeric:tabular-nums;white-space:nowrap} .small{font-size:85%;color:#444}"
+    "svg{width:100%;max-width:70em;height:auto}"
     ".banner{background:#fff3cd;border:1px solid #e0c36b;padding:6px 10px;margin:8px 0}"
 )
 
@@ -39,7 +40,7 @@ def _row(row: pd.Series) -> str:
         html.escape(claims.prediction_text(row)),
         f"<span class='n'>{html.escape(claims.interval_text(row, 90))}</span>"
         f"<br><span class='n small'>95 %: "
-        f"{html.escape(claims.interval_text(row, 95).split(' ', 1)[-1])}</span>",
+        f"{html.escape(claims.bounds_text(row, 95))}</span>",
         verdict,
         html.escape(claims.gates_text(row)),
         html.escape(row["identity"] or "none guards this claim"),

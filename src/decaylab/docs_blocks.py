@@ -57,6 +57,29 @@ def results_at_a_glance(source: Path) -> str:
     return "\n".join(lines)
 
 
+def claims_summary(source: Path) -> str:
+    """One sentence on a claims table: how many claims got each verdict, and whether they are
+    confirmatory (every prediction committed before its runs) or exploratory."""
+    from decaylab import claims
+
+    table = claims.read(source)
+    order = [claims.AGREES, claims.DISAGREES, claims.INCONCLUSIVE, claims.NOT_VALID]
+    counts = table["verdict"].value_counts()
+    told = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in order)
+    first = (
+        table["prediction_first"].eq("yes")
+        if "prediction_first" in table
+        else table["x"] != table["x"]
+    )
+    status = (
+        "confirmatory: every prediction was committed before the runs that judge it"
+        if first.all()
+        else f"exploratory: {int((~first).sum())} of {len(table)} predictions were not committed "
+        "before the runs that judge them"
+    )
+    return f"{len(table)} claims: {told}. The verdicts here are {status}."
+
+
 def measured_table(source: Path) -> str:
     """A JSON table (:func:`write_table`) as Markdown, with a line saying what measured it."""
     table = json.loads(Path(source).read_text())
@@ -80,6 +103,7 @@ def measured_table(source: Path) -> str:
 
 RENDERERS = {
     "claims table": claims_table,
+    "claims summary": claims_summary,
     "results at a glance": results_at_a_glance,
     "measured table": measured_table,
 }
