@@ -182,6 +182,7 @@ def train(
     updates = updates_per_epoch(rows, shard["batch_size"])
     shard = {**shard, "runs": [grid.resolve_strength(r, updates) for r in shard["runs"]]}
     config = shard_config(shard)
+    started = provenance.git_state(provenance.SOURCE)  # the code the runs start from
     result = train_shard(
         train_set,
         test_set,
@@ -197,7 +198,9 @@ def train(
     named = labels(shard, rows)
     result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
     result.runs["device"] = result.device
-    result.provenance = provenance.record(backend.NAME, result.device, config.dtype, threads)
+    result.provenance = provenance.record(
+        backend.NAME, result.device, config.dtype, threads, started
+    )
     result.runs["provenance"] = provenance.key(result.provenance)
     result.history = named.merge(result.history, on="run")
     return result
