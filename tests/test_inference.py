@@ -129,7 +129,9 @@ def test_the_identity_check_pairs_seeds_over_the_rows_both_admit():
 def test_the_95_percent_interval_covers_the_true_slope_in_simulation():
     """200 draws on the digits grid with a basin like the real runs': the 95 % interval holds
     the true slope in 0.88–0.99 of them, and the bias is small (the benchmark runs 1,000)."""
-    basin = calibration.Basin(curvature=0.01, noise=0.017, shift=0.8, centre=-7.6, cap=2.2)
+    basin = calibration.Basin(
+        curvature=0.01, noise=0.017, shift=0.8, centre=-7.6, cap=2.2, offset=0.005
+    )
     grid = np.tile(HALF_DECADES, (5, 1))
     found = calibration.coverage(LEARNING_RATES, grid, 0.0, basin, 3, 200, GATES, seed=0)
     assert 0.88 <= found["coverage95"] <= 0.99

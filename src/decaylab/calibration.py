@@ -4,11 +4,13 @@ Synthetic surfaces with a known slope β, on an experiment's own grid of x and �
 is ``m(u) = floor + a·r·(u − v_si)²`` below its vertex and ``floor + a·(u − v_si)²`` above it,
 capped at a network that learned nothing (``floor + cap``), with ``u = ln λ`` and the vertex
 ``v_si = c + β·(ln x_i − mean ln x) + τ·z_si`` (a seed's own shift, ``z ~ N(0, 1)``); each point
-gets seed noise ``σ·ε`` and each seed an offset. The curvature ``a``, the noise ``σ``, the shift
-``τ``, the centre ``c`` and the cap are measured on the real runs (:func:`measure_basin`); ``r``
-is 1 (symmetric) or smaller (a flat side, as a plain network's basin is below λ*).
-:func:`coverage` draws surfaces, runs the estimator (:mod:`decaylab.inference`) with its gates,
-and counts how often the 90 % and 95 % intervals hold β.
+gets seed noise ``σ·ε`` and each seed and row a level offset ``o·ζ``. The curvature ``a``, the
+noise ``σ``, the shift ``τ``, the offset ``o``, the centre ``c`` and the cap are measured on the
+real runs (:func:`measure_basin`); ``r`` is 1 (symmetric) or smaller (a flat side, as a plain
+network's basin is below λ*). :func:`coverage` draws surfaces, runs the estimator
+(:mod:`decaylab.inference`) with its gates, and counts how often the 90 % and 95 % intervals hold
+β. Not modelled: noise correlated along λ within a seed (real curves are smooth), and the
+``trained`` gate (every simulated row trained).
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from decaylab import inference, optima
 @dataclass(frozen=True)
 class Basin:
     """The shape and noise of a basin (the module's symbols): ``curvature`` a, ``noise`` σ,
-    ``shift`` τ, ``centre`` c, ``cap`` and ``flatness`` r."""
+    ``shift`` τ, ``centre`` c, ``cap``, a seed's ``offset`` (the standard deviation of its
+    level) and ``flatness`` r."""
 
     curvature: float
     noise: float
     shift: float
     centre: float
     cap: float
+    offset: float
     flatness: float = 1.0
 
 
@@ -42,7 +46,7 @@ def simulate(xs, strengths, slope: float, basin: Basin, seeds: int, rng) -> np.n
     vertex = centre[:, None, None] + basin.shift * rng.standard_normal((len(xs), 1, seeds))
     distance = u - vertex
     rise = basin.curvature * np.where(distance < 0, basin.flatness, 1.0) * distance**2
-    offset = 0.1 * basin.noise * rng.standard_normal((1, 1, seeds))
+    offset = basin.offset * rng.standard_normal((len(xs), 1, seeds))
     noise = basin.noise * rng.standard_normal((*strengths.shape, seeds))
     return np.minimum(rise, basin.cap) + offset + noise
 
@@ -79,27 +83,32 @@ def coverage(xs, strengths, slope: float, basin: Basin, seeds: int, draws: int, 
 
 
 def measure_basin(estimate: inference.GroupEstimate, surface: optima.Surface, cap: float, window):
-    """A :class:`Basin` measured on one group's real runs (``surface``, its ``estimate``): the
-    median curvature of the seed-mean basin's quadratic over the admitted rows, the noise as the
-    residual standard deviation of each seed's points about its own quadratic there, the shift as
-    the standard deviation of the seeds' vertices about their row's mean, the centre as the mean
-    vertex, and ``cap`` (a network that learned nothing, minus the best value)."""
-    curvatures, residuals, shifts = [], [], []
+    """A :class:`Basin` measured on one group's real runs (``surface``, its ``estimate``, two or
+    more rows admitted): the median curvature of the seed-mean basin's quadratic over the
+    admitted rows, the noise as the residual standard deviation of each seed's points about its
+    own quadratic there, the shift as the standard deviation of the seeds' vertices about their
+    row's mean (which holds some of the noise again: conservative), the offset as that of the
+    seeds' mean levels about the row's, the centre as the mean vertex, and ``cap`` (a network
+    that learned nothing, minus the best value)."""
+    curvatures, residuals, shifts, levels = [], [], [], []
     for i in np.flatnonzero(estimate.admitted):
-        centre = int(np.nanargmin(surface.values[i].mean(axis=1)))
-        near = slice(max(centre - window, 0), centre + window + 1)
+        tried = int(np.sum(~np.isnan(surface.strengths[i])))
+        centre = int(np.nanargmin(surface.values[i, :tried].mean(axis=1)))
+        near = slice(max(centre - window, 0), min(centre + window + 1, tried))
         u = np.log(surface.strengths[i, near])
-        curvatures.append(np.polyfit(u, surface.values[i, near].mean(axis=1), 2)[0])
-        for s in range(surface.values.shape[2]):
-            m = surface.values[i, near, s]
-            residuals.extend(m - np.polyval(np.polyfit(u, m, 2), u))
+        points = surface.values[i, near]
+        curvatures.append(np.polyfit(u, points.mean(axis=1), 2)[0])
+        for s in range(points.shape[1]):
+            residuals.extend(points[:, s] - np.polyval(np.polyfit(u, points[:, s], 2), u))
         shifts.extend(estimate.log_vertex[i] - estimate.log_vertex[i].mean())
-    points = max(len(residuals) - 3 * len(curvatures) * surface.values.shape[2], 1)
-    best = float(np.nanmin(surface.values.mean(axis=2)))
+        levels.extend(points.mean(axis=0) - points.mean())
+    seeds = surface.values.shape[2]
+    dof = max(len(residuals) - 3 * len(curvatures) * seeds, 1)
     return Basin(
         curvature=float(np.median(curvatures)),
-        noise=float(np.sqrt(np.sum(np.square(residuals)) / points)),
-        shift=float(np.std(shifts, ddof=1)) if len(shifts) > 1 else 0.0,
+        noise=float(np.sqrt(np.sum(np.square(residuals)) / dof)),
+        shift=float(np.std(shifts, ddof=1)),
         centre=float(np.mean(estimate.log_vertex[estimate.admitted])),
-        cap=cap - best,
+        cap=cap - float(np.nanmin(surface.values.mean(axis=2))),
+        offset=float(np.std(levels, ddof=1)),
     )

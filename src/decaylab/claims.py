@@ -18,8 +18,9 @@ reject a slope outside it), *disagrees* when the 95 % interval misses the band, 
 otherwise (also where no row passed the gates: no estimate). Each rival is judged by the same
 rule and named when it agrees. An identity is exact on an infinite grid (``decoupled`` with λ
 is ``decoupled_lr`` with λ/η0, so their slopes differ by exactly 1; plain SGD's ``l2`` is
-``decoupled_lr``): where the estimate breaks one by more than the ``identity`` tolerance, the
-claims it guards are *estimate not valid*, not judged.
+``decoupled_lr``): where the estimate breaks one by more than the ``identity`` tolerance, or it
+cannot be computed (fewer than two rows both groups admit), the claims it guards are *estimate
+not valid*, not judged.
 """
 
 from __future__ import annotations
@@ -109,11 +110,12 @@ def _identities(claim: dict, group, key: tuple, measured: Measured, gates: Gates
         found = np.nanmean(differences) if np.isfinite(differences).any() else np.nan
         holds = bool(np.isfinite(found) and abs(found - check["difference"]) <= gates.identity)
         valid &= holds
+        name = f"{check['group']} − {check['minus']}"
         exact = f"exact {_signed(check['difference'])} ± {gates.identity:g}"
-        shown = f"{_signed(found)}, {exact}: {'holds' if holds else 'fails'}"
-        if not np.isfinite(found):
-            shown = f"not computable (fewer than 2 rows both admit), {exact}: not checked"
-        texts.append(f"{check['group']} − {check['minus']} = {shown}")
+        if np.isfinite(found):
+            texts.append(f"{name} = {_signed(found)} ({exact}): {'holds' if holds else 'fails'}")
+        else:
+            texts.append(f"{name}: not computable (< 2 rows both admit), counts as failed")
     return "; ".join(texts), valid
 
 
@@ -187,7 +189,8 @@ def read(path) -> pd.DataFrame:
     """The claims table at ``path`` as written by the study (empty text cells stay empty,
     not NaN)."""
     text = [c for c in COLUMNS if c in ("by", "group", "rivals", "rivals_agreeing", "identity")]
-    text += ["seed_slopes", "exploratory", "sensitivity", "expect_digest", "expect_commit"]
+    text += ["seed_slopes", "exploratory", "sensitivity", "expect_digest", "inference_digest"]
+    text += ["expect_commit"]
     text += ["trained_commit", "prediction_first"]
     table = pd.read_csv(path, dtype=dict.fromkeys(text, str))
     return table.fillna({c: "" for c in text if c in table})

@@ -104,10 +104,25 @@ def predates(expect_commit: str, trained: tuple[str, bool] | None, folder=Path("
     return "unknown (trained with uncommitted changes)" if dirty else "yes"
 
 
+INFERENCE_MODULES = ("inference", "claims", "optima", "equilibrium", "expect")
+"""The modules whose code decides a verdict, besides the config's ``expect`` block."""
+
+
+def inference_digest() -> str:
+    """A short digest of the source of :data:`INFERENCE_MODULES`: a verdict changes with the
+    code that computes it as much as with the ``expect`` block."""
+    text = "".join(
+        (Path(__file__).parent / f"{name}.py").read_text(encoding="utf-8")
+        for name in INFERENCE_MODULES
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def stamp(table, config_paths: list[str], study: dict, folder: Path = Path(".")):
-    """The claims ``table`` with, per claim, ``expect_digest``, ``expect_commit``,
-    ``trained_commit`` and ``prediction_first`` (:func:`predates`); the last of ``config_paths``
-    that has an experiment's ``expect`` is the one it was read from."""
+    """The claims ``table`` with, per claim, ``expect_digest``, ``inference_digest``
+    (:func:`inference_digest`), ``expect_commit``, ``trained_commit`` and ``prediction_first``
+    (:func:`predates`); the last of ``config_paths`` that has an experiment's ``expect`` is the
+    one it was read from."""
     blocks: dict[str, tuple[str, str]] = {}
     for path in config_paths:
         blocks.update(expect_commits(path, folder))
@@ -115,6 +130,7 @@ def stamp(table, config_paths: list[str], study: dict, folder: Path = Path("."))
     found = [blocks.get(e, ("", "")) for e in table["experiment"]]
     return table.assign(
         expect_digest=[block[0] for block in found],
+        inference_digest=inference_digest(),
         expect_commit=[block[1] for block in found],
         trained_commit=[trained[e][0] if e in trained else "" for e in table["experiment"]],
         prediction_first=[
