@@ -15,6 +15,7 @@ errors (a move of many is not seed noise: the estimator amplifies round-off ther
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 from pathlib import Path
 
@@ -70,7 +71,12 @@ def moves(opposite: bool, flipped: bool, tf, jax) -> str:
 
 def held(identity: str) -> str:
     """The identity checks of a claim, each as holds or fails."""
-    return ", ".join(part.rsplit(": ", 1)[-1] for part in identity.split("; ")) if identity else "—"
+    if not identity:
+        return "—"
+    return ", ".join(
+        "not computable" if "not computable" in part else part.rsplit(": ", 1)[-1]
+        for part in identity.split("; ")
+    )
 
 
 def main() -> None:
@@ -102,7 +108,8 @@ def main() -> None:
     columns.append("identities (JAX)")
     columns.append("moved?")
     command = "python benchmarks/backend_verdicts.py TENSORFLOW_STUDY JAX_STUDY"
-    print(docs_blocks.write_table(args.json, columns, rows, command, platform.machine(),
+    machine = f"a {os.cpu_count()}-core {platform.machine()} machine"
+    print(docs_blocks.write_table(args.json, columns, rows, command, machine,
                                   align=["left"] * len(columns)))  # fmt: skip
 
 

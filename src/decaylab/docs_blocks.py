@@ -57,6 +57,17 @@ def results_at_a_glance(source: Path) -> str:
     return "\n".join(lines)
 
 
+def selections(source: Path) -> str:
+    """What each experiment selected on validation and the test metrics reported for it, one
+    bullet per experiment (:func:`decaylab.tables.findings` of the summary table at ``source``)."""
+    import pandas as pd
+
+    from decaylab import tables
+
+    found = tables.findings(pd.read_csv(source)).splitlines()
+    return "\n".join(f"* `{line.split(':', 1)[0]}`:{line.split(':', 1)[1]}" for line in found)
+
+
 def claims_summary(source: Path) -> str:
     """One sentence on a claims table: how many claims got each verdict, and whether they are
     confirmatory (every prediction committed before its runs) or exploratory."""
@@ -104,6 +115,7 @@ def measured_table(source: Path) -> str:
 RENDERERS = {
     "claims table": claims_table,
     "claims summary": claims_summary,
+    "selections": selections,
     "results at a glance": results_at_a_glance,
     "measured table": measured_table,
 }
