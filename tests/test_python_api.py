@@ -26,6 +26,7 @@ NOTEBOOK_MODULES = [
     "evaluate",
     "export",
     "figures/__init__",
+    "inference",
     "metrics",
     "optima",
     "report_pages",

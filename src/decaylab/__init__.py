@@ -28,8 +28,10 @@ What is here:
   progress.
 
 For the analysis of a result: :func:`decaylab.tables.summarize` (mean and 95 % interval per
-grid point over seeds, the validation selection), :func:`decaylab.optima.slopes` (how the best
-strength moves with the learning rate), :func:`decaylab.figures.make` (the study's figures).
+grid point over seeds, the validation selection), :func:`decaylab.inference.measure` (how the
+best strength moves with the learning rate: per-seed vertices, gates, t intervals),
+:func:`decaylab.claims.judge` (a prediction judged by equivalence), :func:`decaylab.figures.make`
+(the study's figures).
 
 Everything but ``train_shard`` loads without a Keras backend; ``train_shard`` starts one
 (``KERAS_BACKEND``: ``tensorflow`` or ``jax``) when first used.

@@ -206,8 +206,8 @@ def precision(low: float, high: float) -> int:
 
 
 def bounds_text(row, confidence: int = 95) -> str:
-    """``[−0.10, +0.34]``: a claim's interval at ``confidence`` %, to the precision it has ("—"
-    without one)."""
+    """``[−0.10, +0.34]``: the interval at ``confidence`` % of a claim (``row`` of a claims
+    table), to the precision it has ("—" without one)."""
     low, high = row[f"ci{confidence}_low"], row[f"ci{confidence}_high"]
     if not (np.isfinite(low) and np.isfinite(high)):
         return "—"
@@ -216,8 +216,8 @@ def bounds_text(row, confidence: int = 95) -> str:
 
 
 def interval_text(row, confidence: int = 95) -> str:
-    """``+0.12 [−0.10, +0.34]``: a claim's estimate and its interval at ``confidence`` %, to
-    the precision the 95 % interval has."""
+    """``+0.12 [−0.10, +0.34]``: the estimate of a claim (``row`` of a claims table) and its
+    interval at ``confidence`` %, to the precision the 95 % interval has."""
     if not np.isfinite(row["slope"]):
         return "no fit"
     if not np.isfinite(row[f"ci{confidence}_low"]):
@@ -227,7 +227,8 @@ def interval_text(row, confidence: int = 95) -> str:
 
 
 def gates_text(row) -> str:
-    """How many rows entered the fit, and why the others did not."""
+    """How many rows of x entered a claim's fit (``row`` of a claims table), and why the others
+    did not."""
     if not np.isfinite(row["n_fitted"]):
         return ""
     failed = [
@@ -239,7 +240,7 @@ def gates_text(row) -> str:
 
 
 def prediction_text(row) -> str:
-    """``+0 ± 0.25 (rivals −1)``."""
+    """``+0 ± 0.25 (rivals −1)``: a claim's prediction (``row`` of a claims table)."""
     rivals = row["rivals"].replace("-", "−") if row["rivals"] else "none"
     return f"{row['prediction']:+g} ± {row['margin']:g} (rivals {rivals})".replace("-", "−")
 

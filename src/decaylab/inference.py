@@ -78,8 +78,8 @@ TOLERANCES = ("converged", "learned", "resolution", "identity")
 
 
 def t_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
-    """The Student-t interval of the mean of ``values`` (``scipy.stats.t`` on S − 1 degrees of
-    freedom); NaN with fewer than two finite values."""
+    """The Student-t interval at ``confidence`` (e.g. 0.95) of the mean of ``values``
+    (``scipy.stats.t`` on S − 1 degrees of freedom); NaN with fewer than two finite values."""
     values = values[np.isfinite(values)]
     if len(values) < 2:
         return np.nan, np.nan
@@ -127,8 +127,9 @@ def _quadratic_vertex(u: np.ndarray, m: np.ndarray) -> float:
 
 def vertices(values: np.ndarray, strengths: np.ndarray, window: int, worst: float | None):
     """The :class:`Vertices` of ``values[x, λ, seed]`` (lower is better, +inf diverged) over
-    ``strengths[x, λ]`` (NaN-padded); ``worst`` caps a value in the depth (a diverged run counts as
-    a network that learned nothing), None leaves it."""
+    ``strengths[x, λ]`` (NaN-padded), each quadratic over the points within ``window`` grid steps
+    of the seed-mean arg-min; ``worst`` caps a value in the depth (a diverged run counts as a
+    network that learned nothing), None leaves it."""
     means = values.mean(axis=2)
     centre, _, _ = optima.argmin(means, strengths)
     rows, _, seeds = values.shape
@@ -160,9 +161,10 @@ def _resolved(values: np.ndarray, centre: np.ndarray, depth: np.ndarray, resolut
 
 
 def row_gates(surface: optima.Surface, found: Vertices, gates: Gates, worst, untrained) -> dict:
-    """Per gate of :data:`GATES`, whether each row of ``surface`` passes it (``found`` its
-    :func:`vertices`; ``worst`` the metric of a network that learned nothing, oriented lower is
-    better, and ``untrained`` its training loss, both None where not known)."""
+    """Per gate of :data:`GATES`, whether each row of ``surface`` passes it under the tolerances
+    ``gates`` (``found`` its :func:`vertices`; ``worst`` the metric of a network that learned
+    nothing, oriented lower is better, and ``untrained`` its training loss, both None where not
+    known)."""
     means = surface.values.mean(axis=2)
     tried = np.sum(~np.isnan(surface.strengths), axis=1)
     best = np.min(np.where(np.isnan(means), np.inf, means), axis=1)
@@ -211,7 +213,8 @@ def estimate_group(surface: optima.Surface, gates: Gates, worst, untrained) -> G
 
 
 def summarize(seed_slopes: np.ndarray) -> dict:
-    """The estimate (the mean of the per-seed slopes) with its 90 % and 95 % t intervals."""
+    """The estimate (the mean of ``seed_slopes``, the per-seed slopes) with its 90 % and 95 % t
+    intervals."""
     finite = seed_slopes[np.isfinite(seed_slopes)]
     row = {"slope": float(finite.mean()) if len(finite) else np.nan}
     for confidence in CONFIDENCES:
@@ -224,7 +227,7 @@ def assess(
     runs: pd.DataFrame, x: str, metric: str, nothing: optima.NothingLearned | None, gates: Gates
 ) -> dict[tuple, GroupEstimate]:
     """Per group of ``runs`` (:func:`decaylab.optima.groups_of`), its :class:`GroupEstimate` of
-    the slope of ln λ* on ln ``x``, chosen on ``metric`` (``nothing``:
+    the slope of ln λ* on ln ``x``, chosen on ``metric`` under ``gates`` (``nothing``:
     :func:`decaylab.optima.learned_nothing`)."""
     worst, untrained = optima.references(metric, nothing)
     groups = optima.groups_of(runs, x)
@@ -235,8 +238,9 @@ def assess(
 
 
 def slopes_table(estimates: dict[tuple, GroupEstimate], groups: list[str], x: str) -> pd.DataFrame:
-    """One row per group: the estimate and its intervals, the seeds' slopes, and how many rows
-    there are, were admitted, and failed each gate first (``n_<gate>``)."""
+    """One row per group of ``estimates`` (:func:`assess`'s, keyed by the values of the
+    ``groups`` columns) against ``x``: the estimate and its intervals, the seeds' slopes, and how
+    many rows there are, were admitted, and failed each gate first (``n_<gate>``)."""
     rows = []
     for key, found in estimates.items():
         seed_slopes = found.seed_slopes()
@@ -257,7 +261,8 @@ def slopes_table(estimates: dict[tuple, GroupEstimate], groups: list[str], x: st
 
 
 def rows_table(estimates: dict[tuple, GroupEstimate], groups: list[str], x: str) -> pd.DataFrame:
-    """One row per group and value of ``x``: the vertex λ* (``exp`` of the seeds' mean ln λ*),
+    """One row per group of ``estimates`` (:func:`assess`'s, keyed by the values of the
+    ``groups`` columns) and value of ``x``: the vertex λ* (``exp`` of the seeds' mean ln λ*),
     whether a gate left the row out (``vertex_flagged``), and the gate it failed first ("" where
     admitted)."""
     frames = [
@@ -325,8 +330,9 @@ def measure(runs: pd.DataFrame, x: str, metric: str, nothing: optima.NothingLear
 
 
 def optimum_tables(runs: pd.DataFrame, x: str, metric: str, nothing, gates: Gates):
-    """The optimum figure's and the slopes page's tables, and the :func:`measure` of ``runs`` (its
-    arguments): the basin table (:func:`decaylab.optima.basin_table` with each row's vertex and
+    """The optimum figure's and the slopes page's tables, and the :func:`measure` of ``runs``
+    against ``x``, chosen on ``metric`` (``nothing`` as :func:`measure`'s) under ``gates``: the
+    basin table (:func:`decaylab.optima.basin_table` with each row's vertex and
     gate, and the vertex as a timescale where the grid was one) and the slopes (the judged vertex
     estimate first, then the exploratory statistics)."""
     measured_by = measure(runs, x, metric, nothing)

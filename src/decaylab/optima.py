@@ -212,8 +212,9 @@ def statistic(name: str, means: np.ndarray, strengths: np.ndarray, collapsed: fl
 
 
 def references(metric: str, nothing: NothingLearned | None):
-    """The collapse edge's reference, oriented as the :class:`Surface` (lower is better), and
-    the convergence check's training loss (both None without ``nothing``)."""
+    """The collapse edge's reference, ``nothing``'s score on ``metric`` oriented as the
+    :class:`Surface` (lower is better), and the convergence check's training loss (both None
+    without ``nothing``)."""
     if nothing is None:
         return None, None
     return metrics.sign(metric) * nothing.metric, nothing.train_loss
