@@ -40,9 +40,12 @@ def prepare(claims: pd.DataFrame) -> Prepared:
                     "high": centre + row["margin"],
                 }
             )
-    columns = ["y", "label", "statistic", "slope", "ci90_low", "ci90_high", "ci95_low"]
+    columns = ["y", "label", "statistic", "prediction", "slope", "ci90_low", "ci90_high"]
     return Prepared(
         "forest",
-        {"claims": frame[[*columns, "ci95_high", "verdict"]], "bands": pd.DataFrame(bands)},
+        {
+            "claims": frame[[*columns, "ci95_low", "ci95_high", "verdict"]],
+            "bands": pd.DataFrame(bands),
+        },
         {"seeds": sorted(set(claims["n_seeds"].astype(int)))},
     )

@@ -38,6 +38,10 @@ def draw(prepared: Prepared, ax=None):
         )
     for _, row in claims.iterrows():
         colour = VERDICT_COLOURS.get(row["verdict"], "#7f7f7f")
+        if not np.isfinite(row["slope"]):
+            box = {"boxstyle": "round", "fc": "white", "ec": colour}
+            ax.annotate("no estimate", (row["prediction"], row["y"]), ha="center", va="center",
+                        fontsize=8, style="italic", bbox=box)  # fmt: skip
         ax.hlines(row["y"], row["ci95_low"], row["ci95_high"], color=colour, lw=1.2)
         ax.hlines(row["y"], row["ci90_low"], row["ci90_high"], color=colour, lw=4)
         hollow = row["verdict"] == "estimate not valid"
