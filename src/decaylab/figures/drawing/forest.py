@@ -37,23 +37,7 @@ def draw(prepared: Prepared, ax=None):
             lw=0,
         )
     for _, row in claims.iterrows():
-        colour = VERDICT_COLOURS.get(row["verdict"], "#7f7f7f")
-        if not np.isfinite(row["slope"]):
-            box = {"boxstyle": "round", "fc": "white", "ec": colour}
-            ax.annotate("no estimate", (row["prediction"], row["y"]), ha="center", va="center",
-                        fontsize=8, style="italic", bbox=box)  # fmt: skip
-        ax.hlines(row["y"], row["ci95_low"], row["ci95_high"], color=colour, lw=1.2)
-        ax.hlines(row["y"], row["ci90_low"], row["ci90_high"], color=colour, lw=4)
-        hollow = row["verdict"] == "estimate not valid"
-        ax.plot(row["slope"], row["y"], "o", ms=7, mec=colour, mfc="white" if hollow else colour)
-        ax.annotate(
-            row["verdict"],
-            (1.01, row["y"]),
-            xycoords=("axes fraction", "data"),
-            va="center",
-            fontsize=9,
-            color=colour,
-        )
+        _draw_claim(ax, row)
     ax.set_yticks(claims["y"], claims["label"])
     ax.set_ylim(len(claims) - 0.5, -0.5)
     finite = claims[["ci95_low", "ci95_high", "slope"]].to_numpy(float)
@@ -67,17 +51,29 @@ def draw(prepared: Prepared, ax=None):
         "outside it",
         fontsize=9,
     )
-    figure.legend(
-        handles=[
-            Patch(color=BAND_COLOURS["prediction"], label="prediction ± margin"),
-            Patch(color=BAND_COLOURS["rival"], label="rival ± margin"),
-            *(
-                Line2D([], [], color=c, marker="o", lw=3, label=v)
-                for v, c in VERDICT_COLOURS.items()
-            ),
-        ],
-        fontsize=8,
-        loc="outside lower center",
-        ncol=3,
-    )
+    figure.legend(handles=_legend_handles(), fontsize=8, loc="outside lower center", ncol=3)
     return figure
+
+
+def _draw_claim(ax, row) -> None:
+    """One claim's intervals, estimate and verdict (a note where it has no estimate)."""
+    colour = VERDICT_COLOURS.get(row["verdict"], "#7f7f7f")
+    if not np.isfinite(row["slope"]):
+        box = {"boxstyle": "round", "fc": "white", "ec": colour}
+        ax.annotate("no estimate", (row["prediction"], row["y"]), ha="center", va="center",
+                    fontsize=8, style="italic", bbox=box)  # fmt: skip
+    ax.hlines(row["y"], row["ci95_low"], row["ci95_high"], color=colour, lw=1.2)
+    ax.hlines(row["y"], row["ci90_low"], row["ci90_high"], color=colour, lw=4)
+    hollow = row["verdict"] == "estimate not valid"
+    ax.plot(row["slope"], row["y"], "o", ms=7, mec=colour, mfc="white" if hollow else colour)
+    ax.annotate(row["verdict"], (1.01, row["y"]), xycoords=("axes fraction", "data"),
+                va="center", fontsize=9, color=colour)  # fmt: skip
+
+
+def _legend_handles() -> list:
+    """The bands' and the verdicts' legend entries."""
+    return [
+        Patch(color=BAND_COLOURS["prediction"], label="prediction ± margin"),
+        Patch(color=BAND_COLOURS["rival"], label="rival ± margin"),
+        *(Line2D([], [], color=c, marker="o", lw=3, label=v) for v, c in VERDICT_COLOURS.items()),
+    ]
