@@ -20,6 +20,12 @@ def line(**changes):
     return lambda c: c["experiments"]["line"].update(changes)
 
 
+def per_kind(**extra):
+    """A prediction per regularization kind (for ``l2``, which ``net`` does not have)."""
+    slope = {"x": "learning_rate", "by": "regularization", "statistic": "vertex"}
+    return {"slope": {**slope, "values": {"l2": 0}, **extra}}
+
+
 def net(**changes):
     return lambda c: c["experiments"]["net"].update(changes)
 
@@ -166,31 +172,14 @@ GUARDED = {
     ),
     "an identity guarding a claim there is not": (
         net(
-            expect={
-                "slope": {
-                    "x": "learning_rate",
-                    "by": "regularization",
-                    "statistic": "vertex",
-                    "values": {"l2": 0},
-                    "identities": [
-                        {"group": "l2", "minus": "l2", "difference": 0, "guards": ["l1"]}
-                    ],
-                }
-            }
+            expect=per_kind(
+                identities=[{"group": "l2", "minus": "l2", "difference": 0, "guards": ["l1"]}]
+            )
         ),
         "experiments.net.expect.slope.identities[0]",
     ),
     "a prediction for a regularization kind the experiment does not have": (
-        net(
-            expect={
-                "slope": {
-                    "x": "learning_rate",
-                    "by": "regularization",
-                    "statistic": "vertex",
-                    "values": {"l2": 0},
-                }
-            }
-        ),
+        net(expect=per_kind()),
         "experiments.net.expect.slope",
     ),
     "strength per kind without one of the experiment's kinds": (

@@ -271,6 +271,18 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def status(table: pd.DataFrame) -> str:
+    """Whether a stamped claims ``table``'s verdicts are confirmatory (every prediction committed
+    before the runs that judge it, ``prediction_first``) or exploratory, in one sentence."""
+    first = table["prediction_first"].eq("yes")
+    if first.all():
+        return "Confirmatory: every prediction was committed before the runs that judge it."
+    return (
+        f"Exploratory: {int((~first).sum())} of {len(table)} predictions were not committed "
+        "before the runs that judge them; their verdicts test nothing fixed in advance."
+    )
+
+
 def summary(table: pd.DataFrame) -> str:
     """The end-of-run digest of a claims ``table``: one line per claim."""
     return "\n".join(

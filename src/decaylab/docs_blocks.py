@@ -77,18 +77,7 @@ def claims_summary(source: Path) -> str:
     order = [claims.AGREES, claims.DISAGREES, claims.INCONCLUSIVE, claims.NOT_VALID]
     counts = table["verdict"].value_counts()
     told = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in order)
-    first = (
-        table["prediction_first"].eq("yes")
-        if "prediction_first" in table
-        else table["x"] != table["x"]
-    )
-    status = (
-        "confirmatory: every prediction was committed before the runs that judge it"
-        if first.all()
-        else f"exploratory: {int((~first).sum())} of {len(table)} predictions were not committed "
-        "before the runs that judge them"
-    )
-    return f"{len(table)} claims: {told}. The verdicts here are {status}."
+    return f"{len(table)} claims: {told}. {claims.status(table)}"
 
 
 def measured_table(source: Path) -> str:

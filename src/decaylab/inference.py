@@ -310,6 +310,9 @@ def measure(runs: pd.DataFrame, x: str, metric: str, nothing: optima.NothingLear
     primary ``vertex`` estimate and, exploratory, :func:`decaylab.optima.slopes`' statistics
     (each set of gates measured once)."""
     groups = optima.groups_of(runs, x)
+    exploratory = functools.cache(
+        lambda converged: optima.slopes(runs, x, metric, nothing, converged)
+    )  # depends on one tolerance only: computed once per value of it, not per set of gates
 
     @functools.cache
     def measured(gates: Gates) -> Measured:
@@ -321,7 +324,7 @@ def measure(runs: pd.DataFrame, x: str, metric: str, nothing: optima.NothingLear
         return Measured(
             groups,
             slopes_table(estimates, groups, x).assign(selected_by=metric),
-            optima.slopes(runs, x, metric, nothing, gates.converged),
+            exploratory(gates.converged),
             seed_difference,
             rows_table(estimates, groups, x),
         )

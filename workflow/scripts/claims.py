@@ -38,14 +38,6 @@ for path, extra in ((snakemake.output.forest, {"dpi": 130}), (snakemake.output.f
         figure.savefig(temporary, bbox_inches="tight", **extra)
 svg = io.StringIO()
 figure.savefig(svg, format="svg", bbox_inches="tight")
-first = table["prediction_first"].eq("yes")
-status = (
-    "Confirmatory: every prediction was committed before the runs that judge it."
-    if first.all()
-    else f"Exploratory: {int((~first).sum())} of {len(table)} predictions were not committed "
-    "before the runs that judge them (the last column says which); their verdicts test nothing "
-    "that was fixed in advance."
-)
 with files.atomic(snakemake.output.page) as temporary:
-    temporary.write_text(claims_page.page(table, svg.getvalue(), status))
+    temporary.write_text(claims_page.page(table, svg.getvalue(), claims.status(table)))
 print(table.to_string(), file=sys.stderr)
