@@ -23,10 +23,16 @@ def test_a_study_under_two_provenances_shows_which_fields_differ():
     assert provenance.key(first) == provenance.key(dict(first))
     assert provenance.key(first) != provenance.key(upgraded)
     assert provenance.differences(first, upgraded) == [f"keras: {first['keras']} → 9.9.9"]
-    study = provenance.gather({"a/sgd": first, "a/adam": first, "b/sgd": upgraded})
+    def shard(*records):
+        return {"records": {provenance.key(r): r for r in records}}
+
+    study = provenance.gather(
+        {"a/sgd": shard(first), "a/adam": shard(first), "b/sgd": shard(first, upgraded)}
+    )
     assert len(study["records"]) == 2
-    assert study["shards"]["b/sgd"] == provenance.key(upgraded)
+    assert study["shards"]["b/sgd"] == sorted([provenance.key(first), provenance.key(upgraded)])
+    assert study["shards"]["a/sgd"] == [provenance.key(first)]
     page = provenance.html_table(study)
     assert "2 provenances" in page
     assert page.index("keras (differs)") < page.index("numpy")  # what differs comes first
-    assert "a/adam, a/sgd" in page and "b/sgd" in page
+    assert "a/adam, a/sgd, b/sgd" in page and "<td>b/sgd</td>" in page

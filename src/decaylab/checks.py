@@ -28,9 +28,9 @@ from decaylab import (
 )
 from decaylab.data_facts import DataFacts
 
-MAX_RUNS = 20_000
 MAX_UPDATES = 10_000_000
-"""Caps per experiment (runs, and epochs × updates per epoch); ``allow_large: true`` lifts them."""
+"""Cap on each run's updates (epochs × updates per epoch); ``allow_large: true`` lifts it. A
+shard's runs are not capped: one too big for a job trains in blocks (:func:`memory.blocks`)."""
 STRENGTH_NAMES = ("strength", *registry.DERIVED_STRENGTHS)
 """The names a regularization's λ may be given by (each derives it)."""
 
@@ -62,13 +62,14 @@ def problems(config: dict, schema: dict) -> list[str]:
         problem, facts[name] = data_facts.of(name, dataset)
         found += problem
     for name, experiment in config["experiments"].items():
-        found += experiment_problems(name, experiment, facts)
+        found += experiment_problems(name, experiment, facts, memory.job_cap(config))
     return found
 
 
-def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
+def experiment_problems(name: str, experiment: dict, facts: dict, cap: float | None) -> list[str]:
     """What the schema cannot say about one experiment; ``facts`` are the data sets' facts by
-    name (None for a data set with problems of its own)."""
+    name (None for a data set with problems of its own), ``cap`` the bytes a training job may
+    use (:func:`memory.job_cap`)."""
     key = f"experiments.{name}"
     if experiment["dataset"] not in facts:
         return [
@@ -96,7 +97,7 @@ def experiment_problems(name: str, experiment: dict, facts: dict) -> list[str]:
     shards = grid.shards(name, experiment)
     if not experiment.get("allow_large"):
         found += _cap_problems(key, experiment, shards, dataset)
-        found += memory.problems(key, shards, dataset)
+        found += memory.problems(key, shards, dataset, cap)
     return found + figure_checks.problems(key, experiment, dataset, kinds.regularizations, shards)
 
 
@@ -335,7 +336,7 @@ def _select_problems(key, experiment, dataset: DataFacts) -> list[str]:
 
 
 def _cap_problems(key, experiment, shards, dataset: DataFacts) -> list[str]:
-    """Caps on the updates per run (:data:`MAX_UPDATES`) and on the runs (:data:`MAX_RUNS`)."""
+    """The cap on the updates per run (:data:`MAX_UPDATES`)."""
     found = []
     steps = shard.updates_per_epoch(dataset.training_rows, experiment["batch_size"])
     updates = experiment["epochs"] * steps
@@ -343,11 +344,5 @@ def _cap_problems(key, experiment, shards, dataset: DataFacts) -> list[str]:
         found.append(
             f"{key}.epochs: {experiment['epochs']} epochs × {steps} updates = {updates:,} "
             f"updates per run; at most {MAX_UPDATES:,} unless allow_large: true"
-        )
-    n_runs = sum(len(s.runs) for s in shards)
-    if n_runs > MAX_RUNS:
-        found.append(
-            f"{key}: {n_runs:,} runs; at most {MAX_RUNS:,} unless allow_large: true "
-            "(the grid is the product of every list)"
         )
     return found

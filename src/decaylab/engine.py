@@ -41,6 +41,10 @@ from decaylab.results import ShardResult, history_table, runs_table
 from decaylab.shard import Layout, Runs, ShardConfig, resolve_runs
 
 CHECKPOINT_FORMAT = 3
+NUMERICS_VERSION = 1
+"""Bumped by hand with every change that alters a trained run's numbers (an operation's order,
+a default, an initializer): it is part of every key of the store of trained runs
+(:mod:`decaylab.store`), so that runs trained before the change are trained again."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ def _result(config: ShardConfig, runs: Runs, plan: Plan, loop, state, records) -
         device=backend.device_description(plan.device),
         seconds=time.perf_counter() - loop.started,
         resumed_from=loop.resumed_from,
+        records=history,
+        diverged_epoch=diverged_epoch,
     )
 
 

@@ -1,9 +1,10 @@
 """What produced a result: the code, the packages, the machine and the numerics of a training job.
 
-A shard's record is written beside its runs (``provenance.json``); each run carries the record's
-short key (``provenance`` in the runs tables), and ``results/provenance.json`` gathers the records
-of a study, so that a result trained under two provenances (a shard re-run after an upgrade, on
-another machine) shows as such.
+Each batch of runs a training job trains is recorded under the provenance of that job; a shard's
+``provenance.json`` holds the records of its runs (a shard assembled from the store of trained
+runs may hold several), each run carries its record's short key (``provenance`` in the runs
+tables), and ``results/provenance.json`` gathers the records of a study, so that a result trained
+under two provenances (runs added after an upgrade, on another machine) shows as such.
 """
 
 from __future__ import annotations
@@ -93,12 +94,14 @@ def cpu_model() -> str:
     return platform.processor() or os.uname().machine
 
 
-def gather(records: dict[str, dict]) -> dict:
-    """A study's provenance: ``{"records": {key: record}, "shards": {shard: key}}`` from
-    ``{shard: record}`` (shards named ``EXPERIMENT/SHARD``)."""
+def gather(shards: dict[str, dict]) -> dict:
+    """A study's provenance: ``{"records": {key: record}, "shards": {shard: [key, …]}}`` from
+    each shard's ``provenance.json`` (:func:`decaylab.runner.train`'s ``result.provenance``), by
+    shard (named ``EXPERIMENT/SHARD``): a shard assembled from runs trained at different times
+    names every record its runs were trained under."""
     return {
-        "records": {key(r): r for r in records.values()},
-        "shards": {path: key(r) for path, r in records.items()},
+        "records": {k: r for shard in shards.values() for k, r in shard["records"].items()},
+        "shards": {path: sorted(shard["records"]) for path, shard in shards.items()},
     }
 
 
@@ -116,8 +119,9 @@ def html_table(study: dict) -> str:
     frame = pd.concat([frame[differ], frame[~differ]])
     frame.index = [f"{name} (differs)" if differ[name] else name for name in frame.index]
     shards = {k: [] for k in frame.columns}
-    for path, k in study["shards"].items():
-        shards[k].append(path)
+    for path, keys in study["shards"].items():
+        for k in keys:
+            shards[k].append(path)
     frame.loc["shards"] = [", ".join(sorted(shards[k])) for k in frame.columns]
     heading = (
         f"{len(frame.columns)} provenances: the rows marked 'differs' tell them apart"

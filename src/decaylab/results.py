@@ -23,10 +23,20 @@ class ShardResult:
     seconds: float
     resumed_from: int = 0
     provenance: dict | None = None  # filled by decaylab.runner.train
+    records: np.ndarray | None = None  # (records, K, len(HISTORY_COLUMNS)), as trained
+    diverged_epoch: np.ndarray | None = None  # (K,), −1 for a run that did not diverge
+    reused: int = 0  # runs taken from the store of trained runs (decaylab.runner.train)
 
 
-def runs_table(config: ShardConfig, resolved: Runs, params, final, diverged_epoch, task: str,
-               has_validation: bool) -> pd.DataFrame:  # fmt: skip
+def runs_table(
+    config: ShardConfig,
+    resolved: Runs,
+    params,
+    final,
+    diverged_epoch,
+    task: str,
+    has_validation: bool,
+) -> pd.DataFrame:
     """One row per run: its per-run values and the metrics of the last record ``final``
     ``(K, len(HISTORY_COLUMNS))``; ``task`` and ``has_validation`` decide the metric columns."""
     metrics_ = dict(zip(HISTORY_COLUMNS, final.T, strict=True))
@@ -66,3 +76,26 @@ def history_table(history: np.ndarray) -> pd.DataFrame:
     frame.insert(0, "run", np.repeat(np.arange(k), n_records))
     frame["epoch"] = frame["epoch"].astype(int)
     return frame
+
+
+def assemble(config: ShardConfig, resolved: Runs, entries, task: str, has_validation: bool):
+    """A :class:`ShardResult` (without device and timing) from one stored entry per run of
+    ``resolved`` (:class:`decaylab.store.Entry`), in order: their parameters stacked, their
+    records side by side, their runs table and history as the engine makes them."""
+    params = [
+        {name: np.stack([e.params[i][name] for e in entries]) for name in entries[0].params[i]}
+        for i in range(len(entries[0].params))
+    ]
+    records = np.stack([e.history for e in entries], axis=1)
+    diverged_epoch = np.array([e.diverged_epoch for e in entries])
+    return ShardResult(
+        runs=runs_table(
+            config, resolved, params, records[-1], diverged_epoch, task, has_validation
+        ),
+        history=history_table(records),
+        params=params,
+        device="",
+        seconds=0.0,
+        records=records,
+        diverged_epoch=diverged_epoch,
+    )

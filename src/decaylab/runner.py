@@ -6,19 +6,24 @@ curves, progress) loads without a Keras backend.
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from decaylab import data, evaluate, files, grid, models, provenance, registry
+from decaylab import store as store_module
 from decaylab.data import CLASSIFICATION, Dataset
-from decaylab.shard import ShardConfig, updates_per_epoch
+from decaylab.results import assemble
+from decaylab.shard import ShardConfig, resolve_runs, updates_per_epoch
+from decaylab.store import RunStore
 
 LABELS = ["experiment", "shard", "dataset", "model", "optimizer", "schedule", "regularization"]
 METRICS = [
@@ -162,10 +167,19 @@ def train(
     train_set: Dataset,
     test_set: Dataset,
     threads: int | None = None,
+    store: RunStore | None = None,
+    announce=None,
     **engine_options,
 ):
-    """Train a shard; its runs table carries its labels, settings and final metrics, and the
-    key of its provenance (``result.provenance``: :func:`decaylab.provenance.record`).
+    """Train a shard; its runs table carries its labels, settings and final metrics, each run's
+    key in the store (``run_key``), the batch it trained in (``batch``) and the key of the
+    provenance it was trained under (``provenance``: :func:`decaylab.provenance.record`).
+
+    With a ``store`` (:class:`~decaylab.store.RunStore`), only the runs it lacks are trained, in
+    one batch, and stored; the shard's results are assembled from the store, in the shard's
+    order. ``announce`` (a callable) gets one line saying how many runs were reused and how many
+    are trained. ``result.provenance`` is ``{"records": {key: record}, "batches": {batch:
+    {provenance, trained_at, runs}}}`` over the shard's runs.
 
     A shard with ``train_size`` trains on that many rows of ``train_set``
     (:func:`decaylab.data.subsample`, seed 0: the same rows for every run). A run given a derived
@@ -174,36 +188,107 @@ def train(
     :func:`decaylab.engine.train_shard` (validation, checkpoint, progress, stop).
     """
     from decaylab import backend  # loads the Keras backend
-    from decaylab.engine import train_shard
+    from decaylab.engine import NUMERICS_VERSION
 
+    started = time.perf_counter()
     if shard.get("train_size") is not None:
         train_set = data.subsample(train_set, shard["train_size"])
     rows = len(train_set.y)
     updates = updates_per_epoch(rows, shard["batch_size"])
     shard = {**shard, "runs": [grid.resolve_strength(r, updates) for r in shard["runs"]]}
     config = shard_config(shard)
-    started = provenance.git_state(provenance.SOURCE)  # the code the runs start from
+    plain = [
+        {k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS} for r in shard["runs"]
+    ]
+    resolved = resolve_runs(config, plain)
+    validation = engine_options.get("validation")
+    device = backend.device_description(backend.resolve_device(shard.get("device", "cpu")))
+    digest = store_module.data_digest(train_set, validation, test_set)
+    keys = store_module.run_keys(
+        config, resolved, digest, NUMERICS_VERSION, device, validation is not None
+    )
+    entries = {key: store.get(key) for key in keys} if store else {}
+    entries = {key: entry for key, entry in entries.items() if entry is not None}
+    missing = [i for i, key in enumerate(keys) if key not in entries]
+    missing = [i for i in missing if keys.index(keys[i]) == i]  # a run listed twice trains once
+    if announce is not None:
+        announce(
+            f"{len(keys) - len(missing)} of {len(keys)} runs reused from the store, "
+            f"{len(missing)} to train"
+        )
+    trained = None
+    if missing:
+        trained = _train_batch(
+            shard, missing, keys, (train_set, test_set), config, plain, threads, store,
+            engine_options,
+        )  # fmt: skip
+        entries |= trained.entries
+    result = assemble(
+        config, resolved, [entries[key] for key in keys], train_set.task, validation is not None
+    )
+    result.device, result.seconds = device, time.perf_counter() - started
+    result.resumed_from = trained.resumed_from if trained else 0
+    result.reused = len(keys) - len(missing)
+    _label(result, shard, rows, keys, [entries[key].meta for key in keys])
+    result.provenance["job"] = {"reused": result.reused, "trained": len(missing)}
+    return result
+
+
+def _label(result, shard: dict, rows: int, keys: list[str], metas: list[dict]) -> None:
+    """The shard's labels on ``result``'s tables, each run's key, batch, device and provenance
+    key, and the shard's provenance (``result.provenance``) from the runs' entries."""
+    named = labels(shard, rows)
+    result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
+    result.runs["device"] = [meta["provenance"]["device"] for meta in metas]
+    result.runs["provenance"] = [provenance.key(meta["provenance"]) for meta in metas]
+    result.runs["batch"] = [meta["batch"] for meta in metas]
+    result.runs["run_key"] = keys
+    result.provenance = {
+        "records": {provenance.key(m["provenance"]): m["provenance"] for m in metas},
+        "batches": {
+            m["batch"]: {"provenance": provenance.key(m["provenance"]),
+                         "trained_at": m["trained_at"], "runs": m["batch_runs"]}
+            for m in metas
+        },
+    }  # fmt: skip
+    result.history = named.merge(result.history, on="run")
+
+
+@dataclass
+class _Batch:
+    """The entries of a batch just trained, by key, and the epoch its training resumed from."""
+
+    entries: dict
+    resumed_from: int
+
+
+def _train_batch(shard, missing, keys, parts, config, plain, threads, store,
+                 engine_options) -> _Batch:  # fmt: skip
+    """Train the runs ``missing`` (indices into the shard's runs) in one batch, store them and
+    record the batch's spec; their entries by key."""
+    from decaylab import backend
+    from decaylab.engine import train_shard
+
+    git = provenance.git_state(provenance.SOURCE)  # the code the runs start from
+    trained_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     result = train_shard(
-        train_set,
-        test_set,
+        *parts,
         config,
-        [
-            {k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS}
-            for r in shard["runs"]
-        ],
+        [plain[i] for i in missing],
         threads=threads,
         device=shard.get("device", "cpu"),
         **engine_options,
     )
-    named = labels(shard, rows)
-    result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
-    result.runs["device"] = result.device
-    result.provenance = provenance.record(
-        backend.NAME, result.device, config.dtype, threads, started
-    )
-    result.runs["provenance"] = provenance.key(result.provenance)
-    result.history = named.merge(result.history, on="run")
-    return result
+    record = provenance.record(backend.NAME, result.device, config.dtype, threads, git)
+    batch = store_module.digest_of([keys[i] for i in missing])[:16]  # the same runs, the same id
+    meta = {"batch": batch, "batch_runs": len(missing), "trained_at": trained_at,
+            "provenance": record}  # fmt: skip
+    entries = store_module.entries_of(result, [keys[i] for i in missing], meta)
+    if store is not None:
+        store.put_batch(batch, {**shard, "runs": [shard["runs"][i] for i in missing]})
+        for key, entry in entries.items():
+            store.put(key, entry)
+    return _Batch(entries, result.resumed_from)
 
 
 def curves(shard: dict, params, train_set: Dataset, test_set: Dataset) -> pd.DataFrame:

@@ -125,8 +125,12 @@ def updates_per_epoch(rows: int, batch_size: int) -> int:
 
 def bucket(k: int) -> int:
     """The number of runs a shard of ``k`` runs is compiled for: the smallest ``m·2^e ≥ k`` with
-    ``m ≤ 16`` (every k up to 16, then 18, 20, … 32, 36, 40 …), so that a shard given another
-    seed or grid point reuses the compiled chunk; the padding costs at most 1/8 more work."""
+    ``m ≤ 16`` (every k from 2 to 16, then 18, 20, … 32, 36, 40 …), so that a shard given another
+    seed or grid point reuses the compiled chunk; the padding costs at most 1/8 more work. One
+    run is padded to two: XLA compiles a batch of one to other sums (a run's numbers would
+    depend on whether it trained alone, by about 1e-7, amplified where training is chaotic)."""
+    if k == 1:  # a batch of one run is compiled to other sums than a batch of several
+        return 2
     step = 2 ** max(0, int(k - 1).bit_length() - 4)
     return -(-k // step) * step
 

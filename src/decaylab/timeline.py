@@ -73,11 +73,12 @@ def training_commits(study: dict, folder: Path = Path(".")) -> dict[str, tuple[s
     commit (by commit time) that trained any of its shards, and whether that checkout had
     uncommitted changes."""
     per_experiment: dict[str, list[tuple[str, bool]]] = {}
-    for shard, key in study["shards"].items():
-        record = study["records"][key]
-        if record.get("commit"):
-            entry = (record["commit"], bool(record.get("uncommitted_changes")))
-            per_experiment.setdefault(shard.split("/")[0], []).append(entry)
+    for shard, keys in study["shards"].items():
+        for key in keys:
+            record = study["records"][key]
+            if record.get("commit"):
+                entry = (record["commit"], bool(record.get("uncommitted_changes")))
+                per_experiment.setdefault(shard.split("/")[0], []).append(entry)
 
     def when(entry):
         return int((_git("show", "-s", "--format=%ct", entry[0], folder=folder) or "0").strip())

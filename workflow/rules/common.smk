@@ -41,7 +41,7 @@ if UNWRITABLE:
         + "\n  ".join(UNWRITABLE)
     )
 
-SHARDS = {(s.experiment, s.name): s for s in grid.study_shards(config)}
+SHARDS = {(s.experiment, s.name): s for s in memory.study_blocks(config)}
 EXPERIMENTS = list(config["experiments"])
 CLAIMING_EXPERIMENTS = [e for e in EXPERIMENTS if "expect" in config["experiments"][e]]
 if CONFIGFILES:  # `--configfile`: say so before it replaces another study
@@ -165,7 +165,7 @@ def experiment_of(wildcards):
 
 MEMORY_HEADROOM = 1.5
 """What a training job asks for (a cluster kills a job above it), over the memory check's
-estimate (within 0.83-1.01 of the measured peak on six shapes, benchmarks/shard_memory.py)."""
+estimate (within 0.90-0.99 of the measured peak on six shapes, benchmarks/shard_memory.py)."""
 
 
 def memory_request(wildcards):

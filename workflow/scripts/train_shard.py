@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from decaylab import data, files, gpu_slots, models, runner
+from decaylab import data, files, gpu_slots, models, runner, store
 
 console = os.fdopen(os.dup(2), "w")  # progress goes to the console and to the log
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
@@ -45,6 +45,8 @@ with runner.stop_on_signals() as should_stop:
             parts.test,
             validation=parts.validation,
             threads=snakemake.threads,
+            store=store.RunStore(snakemake.config["run_store"]),
+            announce=lambda line: [print(f"{name}: {line}", file=f, flush=True) for f in (sys.stderr, console)],
             checkpoint=Path(snakemake.output.runs).with_name("checkpoint.npz"),
             checkpoint_seconds=experiment["checkpoint_seconds"],  # the schema's default filled
             on_progress=runner.ProgressLine(name, (sys.stderr, console)),
@@ -68,7 +70,8 @@ with files.atomic(snakemake.output.provenance) as temporary:
 files.write_csv(result.runs, snakemake.output.runs)
 resumed = f", resumed at epoch {result.resumed_from}" if result.resumed_from else ""
 print(
-    f"done in {result.seconds:.2f} s on {result.device}{resumed}; "
+    f"done in {result.seconds:.2f} s on {result.device}{resumed}; {result.reused} of "
+    f"{len(result.runs)} runs reused from the store, {len(result.runs) - result.reused} trained; "
     f"{int(result.runs['diverged'].sum())} of {len(result.runs)} runs diverged",
     file=sys.stderr,
 )
