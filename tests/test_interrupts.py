@@ -163,3 +163,44 @@ def test_a_requested_stop_ends_with_what_stopped_and_how_to_resume(tmp_path, sto
     assert (workdir / SHARD / "checkpoint.npz").exists()
     assert last[2].startswith("To resume, run the same command again")
     assert last[3].strip() == "snakemake --cores 2"
+
+
+GROWN_FROM = {  # CONFIG with one seed: the finished study that CONFIG grows by a seed
+    **CONFIG,
+    "experiments": {"long": {**CONFIG["experiments"]["long"], "seeds": [0]}},
+}
+
+
+def finished_then_grown(path: Path) -> Path:
+    """A finished study of :data:`GROWN_FROM`, its config then grown to :data:`CONFIG`."""
+    workdir = make_workdir(path, GROWN_FROM).resolve()
+    run_to_end(workdir)
+    return make_workdir(workdir, CONFIG)
+
+
+def store_files(workdir: Path) -> list[Path]:
+    return sorted(p.relative_to(workdir) for p in (workdir / "store").rglob("*") if p.is_file())
+
+
+def test_kill_9_during_a_grown_shard_stores_nothing_partial_and_resumes_bit_identically(
+    tmp_path,
+):
+    uninterrupted = finished_then_grown(tmp_path / "uninterrupted")
+    run_to_end(uninterrupted)
+    workdir = finished_then_grown(tmp_path / "killed")
+    before = store_files(workdir)
+    assert len([p for p in before if p.suffix == ".npz"]) == 2  # two runs of seed 0
+    snakemake = start(workdir)
+    wait_for_training(workdir)
+    os.killpg(snakemake.pid, signal.SIGKILL)
+    snakemake.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while processes_in(workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store_files(workdir) == before  # no entry, whole or partial, of the killed job
+    run_to_end(workdir, "--unlock")
+    run_to_end(workdir)
+    assert 0 < resumed_epoch(workdir) < 60000
+    log = (workdir / "logs/train_shard/long/sgd.log").read_text()
+    assert "2 of 4 runs reused from the store, 2 to train" in log
+    assert_same_results(workdir, uninterrupted)

@@ -23,6 +23,7 @@ def test_a_study_under_two_provenances_shows_which_fields_differ():
     assert provenance.key(first) == provenance.key(dict(first))
     assert provenance.key(first) != provenance.key(upgraded)
     assert provenance.differences(first, upgraded) == [f"keras: {first['keras']} → 9.9.9"]
+
     def shard(*records):
         return {"records": {provenance.key(r): r for r in records}}
 

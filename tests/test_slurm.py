@@ -110,6 +110,49 @@ def test_the_study_runs_through_slurm_with_the_same_results(cluster, tmp_path):
     )
 
 
+def two_block_cap(config) -> float:
+    """A ``job_memory_gb`` that splits the ``line`` experiment's shard into two blocks."""
+    import dataclasses
+
+    from decaylab import data_facts, grid, memory
+
+    (shard,) = grid.shards("line", config["experiments"]["line"])
+    _, facts = data_facts.of("article", config["datasets"]["article"])
+    fixed = memory.shard_peak(dataclasses.replace(shard, runs=[]), facts)
+    per_run = (memory.shard_peak(shard, facts) - fixed) / len(shard.runs)
+    return (fixed + per_run * (len(shard.runs) // 2 + 1)) / 2**30
+
+
+def test_a_shard_split_into_blocks_runs_as_several_sbatch_jobs_with_the_same_results(
+    cluster, tmp_path
+):
+    config = line_only_config()
+    local = make_workdir(tmp_path / "local", config)
+    snakemake(local, "--cores", "2")
+    split = {**config, "job_memory_gb": two_block_cap(config)}
+    remote = make_workdir(tmp_path / "remote", split)
+    result = run_on_cluster(remote, cluster)
+    assert result.returncode == 0, result.stderr[-5000:]
+    mine = [
+        j
+        for j in slurm_jobs(cluster)
+        if j.get("Comment", "").startswith("rule_train_shard") and j.get("WorkDir") == str(remote)
+    ]
+    assert len(mine) == 2 and all(j["JobState"] == "COMPLETED" for j in mine)
+    blocks = sorted(p.name for p in (remote / "results/line/shards").iterdir())
+    assert blocks == ["sgd_block1of2", "sgd_block2of2"]
+    ours = pd.read_csv(remote / "results/tables/runs.csv")
+    theirs = pd.read_csv(local / "results/tables/runs.csv")
+    assert set(ours["shard"]) == set(blocks) and list(theirs["shard"].unique()) == ["sgd"]
+    assert list(ours["run_key"]) == list(theirs["run_key"])  # the same runs, in order
+    assert list(ours["diverged"]) == list(theirs["diverged"])
+    stable = ~theirs["diverged"].astype(bool)  # where training is stable: within 1e-6
+    measured = ["train_loss", "validation_loss", "test_loss", "weight_norm"]
+    pd.testing.assert_frame_equal(
+        ours.loc[stable, measured], theirs.loc[stable, measured], rtol=1e-6, atol=1e-6
+    )
+
+
 def test_gpu_experiments_get_a_gpu_from_slurm_and_fail_clearly_without_one(cluster, tmp_path):
     workdir = make_workdir(tmp_path, device_config())
     result = run_on_cluster(workdir, cluster)

@@ -189,22 +189,18 @@ def test_a_killed_batch_leaves_no_entry(blobs, tmp_path):
 
 
 BIT_IDENTICAL = {  # measured: docs/store.md ("Is a run independent of its shard mates?")
-    "tensorflow": {"mlp", "batch-normalized mlp"},
-    "jax": {"mlp", "batch-normalized mlp", "cnn"},
+    "tensorflow": {"mlp, sgd", "batch-normalized mlp, sgd"},
+    "jax": {"mlp, sgd", "batch-normalized mlp, sgd", "cnn, sgd"},
 }
-
-
-def within_tolerance(found: list[str]) -> bool:
-    """Every mismatch of :func:`k_invariance.mismatches` is at most :data:`TOLERANCE`."""
-    return all(float(line.rsplit("|Δ| ", 1)[1].rstrip(")")) <= TOLERANCE for line in found)
 
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_a_run_trained_with_other_runs_is_bit_identical_or_within_the_fallback(backend):
     """Subsets (buckets 2, 5 and 18 with padding) and a permutation of one run list, three
-    models: bit for bit where measured so, else within 1e-6 (docs/store.md)."""
+    models under SGD and Adam: bit for bit where measured so, else the metrics within 1e-6 and
+    the parameters within 1e-5 (docs/store.md)."""
     if backend == keras.backend.backend():
-        found = {model: k_invariance.mismatches(model) for model in k_invariance.MODELS}
+        found = {case: k_invariance.mismatches(case) for case in k_invariance.CASES}
     else:
         env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
         done = subprocess.run(
@@ -212,8 +208,9 @@ def test_a_run_trained_with_other_runs_is_bit_identical_or_within_the_fallback(b
             env=env, capture_output=True, text=True, timeout=600, check=True,
         )  # fmt: skip
         found = json.loads(done.stdout.strip().splitlines()[-1])
-    for model, mismatches in found.items():
-        if model in BIT_IDENTICAL[backend]:
-            assert mismatches == [], model
+    for case, mismatches in found.items():
+        if case in BIT_IDENTICAL[backend]:
+            assert mismatches == [], case
         else:
-            assert within_tolerance(mismatches), (model, mismatches)
+            assert k_invariance.largest(mismatches, "history") <= TOLERANCE, (case, mismatches)
+            assert k_invariance.largest(mismatches, "layer") <= 10 * TOLERANCE, case

@@ -178,8 +178,8 @@ def train(
     With a ``store`` (:class:`~decaylab.store.RunStore`), only the runs it lacks are trained, in
     one batch, and stored; the shard's results are assembled from the store, in the shard's
     order. ``announce`` (a callable) gets one line saying how many runs were reused and how many
-    are trained. ``result.provenance`` is ``{"records": {key: record}, "batches": {batch:
-    {provenance, trained_at, runs}}}`` over the shard's runs.
+    are trained. ``result.provenance``: ``{"records": {key: record}, "batches": {batch: {…}},
+    "job": {reused, trained}}``.
 
     A shard with ``train_size`` trains on that many rows of ``train_set``
     (:func:`decaylab.data.subsample`, seed 0: the same rows for every run). A run given a derived
@@ -188,7 +188,6 @@ def train(
     :func:`decaylab.engine.train_shard` (validation, checkpoint, progress, stop).
     """
     from decaylab import backend  # loads the Keras backend
-    from decaylab.engine import NUMERICS_VERSION
 
     started = time.perf_counter()
     if shard.get("train_size") is not None:
@@ -203,19 +202,11 @@ def train(
     resolved = resolve_runs(config, plain)
     validation = engine_options.get("validation")
     device = backend.device_description(backend.resolve_device(shard.get("device", "cpu")))
-    digest = store_module.data_digest(train_set, validation, test_set)
-    keys = store_module.run_keys(
-        config, resolved, digest, NUMERICS_VERSION, device, validation is not None
-    )
-    entries = {key: store.get(key) for key in keys} if store else {}
-    entries = {key: entry for key, entry in entries.items() if entry is not None}
-    missing = [i for i, key in enumerate(keys) if key not in entries]
-    missing = [i for i in missing if keys.index(keys[i]) == i]  # a run listed twice trains once
+    keys, entries, missing = _look_up(config, resolved, (train_set, validation, test_set),
+                                      device, store)  # fmt: skip
     if announce is not None:
-        announce(
-            f"{len(keys) - len(missing)} of {len(keys)} runs reused from the store, "
-            f"{len(missing)} to train"
-        )
+        announce(f"{len(keys) - len(missing)} of {len(keys)} runs reused from the store, "
+                 f"{len(missing)} to train")  # fmt: skip
     trained = None
     if missing:
         trained = _train_batch(
@@ -228,15 +219,30 @@ def train(
     )
     result.device, result.seconds = device, time.perf_counter() - started
     result.resumed_from = trained.resumed_from if trained else 0
-    result.reused = len(keys) - len(missing)
-    _label(result, shard, rows, keys, [entries[key].meta for key in keys])
-    result.provenance["job"] = {"reused": result.reused, "trained": len(missing)}
+    _label(result, shard, rows, keys, [entries[key].meta for key in keys], len(missing))
     return result
 
 
-def _label(result, shard: dict, rows: int, keys: list[str], metas: list[dict]) -> None:
+def _look_up(config, resolved, parts, device: str, store):
+    """``(keys, entries, missing)``: each run's key, the entries ``store`` holds by key, and the
+    indices of the runs to train (a run listed twice trains once)."""
+    from decaylab.engine import NUMERICS_VERSION
+
+    digest = store_module.data_digest(*parts)
+    keys = store_module.run_keys(
+        config, resolved, digest, NUMERICS_VERSION, device, parts[1] is not None
+    )
+    entries = {key: store.get(key) for key in keys} if store else {}
+    entries = {key: entry for key, entry in entries.items() if entry is not None}
+    missing = [i for i, key in enumerate(keys) if key not in entries]
+    return keys, entries, [i for i in missing if keys.index(keys[i]) == i]
+
+
+def _label(result, shard: dict, rows: int, keys: list[str], metas: list[dict], trained: int):
     """The shard's labels on ``result``'s tables, each run's key, batch, device and provenance
-    key, and the shard's provenance (``result.provenance``) from the runs' entries."""
+    key, and the shard's provenance (``result.provenance``) from the runs' entries, with the
+    job's count of runs reused and ``trained``."""
+    result.reused = len(keys) - trained
     named = labels(shard, rows)
     result.runs = pd.concat([named, result.runs[[c for c in METRICS if c in result.runs]]], axis=1)
     result.runs["device"] = [meta["provenance"]["device"] for meta in metas]
@@ -250,6 +256,7 @@ def _label(result, shard: dict, rows: int, keys: list[str], metas: list[dict]) -
                          "trained_at": m["trained_at"], "runs": m["batch_runs"]}
             for m in metas
         },
+        "job": {"reused": result.reused, "trained": trained},
     }  # fmt: skip
     result.history = named.merge(result.history, on="run")
 

@@ -33,7 +33,9 @@ if PROBLEMS:
     )
 validate(config, SCHEMA)  # fills the defaults of the schema
 UNWRITABLE = (
-    [] if workflow.dryrun else files.writable_problems(["results", "data", "logs"])
+    []
+    if workflow.dryrun
+    else files.writable_problems(["results", "data", "logs", config["run_store"]])
 )
 if UNWRITABLE:
     raise WorkflowError(
