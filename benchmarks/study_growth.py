@@ -67,7 +67,7 @@ def configs(experiment: str) -> dict[str, dict]:
     settings = full["experiments"][experiment]
     base = {
         "datasets": {settings["dataset"]: full["datasets"][settings["dataset"]]},
-        "experiments": {experiment: {**settings, "figures": {}}},
+        "experiments": {experiment: settings},  # only its training job runs
     }
 
     def with_(**changes):

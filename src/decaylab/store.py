@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -165,10 +164,9 @@ class RunStore:
         arrays = entry.arrays()
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # no fsync: an entry a power loss leaves empty or torn fails its digest and is retrained
         with files.atomic(path) as temporary, open(temporary, "wb") as stream:
             np.savez(stream, digest=np.array(content_digest(arrays)), **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
 
     def batch_path(self, batch: str) -> Path:
         return self.root / "batches" / f"{batch}.json"

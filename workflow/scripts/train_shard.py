@@ -34,6 +34,14 @@ print(
 )
 
 REPAIR = "regenerate it: snakemake --cores 8 --forcerun split_data"
+
+
+def say(line):
+    """One line about the shard, to the console and the log."""
+    for stream in (sys.stderr, console):
+        print(f"{name}: {line}", file=stream, flush=True)
+
+
 parts = files.checked_npz(snakemake.input.split, data.load_split, REPAIR)
 with runner.stop_on_signals() as should_stop:
     from decaylab.engine import Interrupted  # noqa: E402  (loads the backend)
@@ -46,7 +54,7 @@ with runner.stop_on_signals() as should_stop:
             validation=parts.validation,
             threads=snakemake.threads,
             store=store.RunStore(snakemake.config["run_store"]),
-            announce=lambda line: [print(f"{name}: {line}", file=f, flush=True) for f in (sys.stderr, console)],
+            announce=say,
             checkpoint=Path(snakemake.output.runs).with_name("checkpoint.npz"),
             checkpoint_seconds=experiment["checkpoint_seconds"],  # the schema's default filled
             on_progress=runner.ProgressLine(name, (sys.stderr, console)),
