@@ -71,7 +71,11 @@ def configs(experiment: str) -> dict[str, dict]:
     }
 
     def with_(**changes):
-        return {**base, "experiments": {experiment: {**base["experiments"][experiment], **changes}}}
+        changed = {**base["experiments"][experiment], **changes}
+        return {
+            **base,
+            "experiments": {experiment: {k: v for k, v in changed.items() if v is not None}},
+        }
 
     regularization = settings["regularization"]
     strengths = regularization["strength"]
@@ -90,7 +94,9 @@ def configs(experiment: str) -> dict[str, dict]:
         "base": base,
         "seed": with_(seeds=[*settings["seeds"], max(settings["seeds"]) + 1]),
         "strength": with_(regularization={**regularization, "strength": wider}),
-        "one run": with_(
+        "one run": with_(  # no prediction and no figure: a one-run grid has no slope
+            expect=None,
+            figures={},
             seeds=settings["seeds"][:1],
             learning_rate=grid.as_list(settings["learning_rate"])[:1],
             regularization={**regularization, "kind": kinds[0], "strength": one_kind},
