@@ -107,8 +107,9 @@ def write_table(path: str) -> None:
                      for part in ("history", "layer")]  # fmt: skip
             rows.append([backend, case, "yes" if not lines else "no", *sizes])
     print(docs_blocks.write_table(
-        path, ["backend", "model, optimizer", "bit-identical", "largest relative difference of a metric",
-               "largest difference of a parameter"], rows,
+        path, ["backend", "model, optimizer", "bit-identical",
+               "largest relative difference of a metric", "largest difference of a parameter"],
+        rows,
         "python tests/k_invariance.py --json docs/performance/k_invariance.json",
         f"{provenance.cpu_model()}, CPU", align=["left", "left", "left", "right", "right"],
     ))  # fmt: skip
