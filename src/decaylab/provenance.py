@@ -23,16 +23,22 @@ SOURCE = Path(__file__).resolve().parents[2]
 """The checkout decaylab runs from, when it is installed from one (``pip install -e .``)."""
 
 
-def record(backend: str, device: str, dtype: str, threads: int | None, git=None) -> dict:
-    """The provenance of a training job run in this process, as plain JSON-able values; ``git``
-    the ``(commit, uncommitted changes)`` of the checkout when the job started (:func:`git_state`
-    now where not given: a record taken at the end would date runs by when they finished)."""
+def installed_versions(packages) -> dict[str, str]:
+    """The versions of those of ``packages`` that are installed, by name."""
     versions = {}
-    for package in PACKAGES:
+    for package in packages:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             continue
+    return versions
+
+
+def record(backend: str, device: str, dtype: str, threads: int | None, git=None) -> dict:
+    """The provenance of a training job run in this process, as plain JSON-able values; ``git``
+    the ``(commit, uncommitted changes)`` of the checkout when the job started (:func:`git_state`
+    now where not given: a record taken at the end would date runs by when they finished)."""
+    versions = installed_versions(PACKAGES)
     commit, dirty = git_state(SOURCE) if git is None else git
     return {
         **versions,

@@ -28,12 +28,11 @@ import json
 import warnings
 import zipfile
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from decaylab import files
+from decaylab import files, provenance
 
 STORE_FORMAT = 1
 """The version of an entry's layout; a change to it gives every run a new key."""
@@ -43,13 +42,7 @@ NUMERIC_PACKAGES = ("numpy", "keras", "tensorflow", "jax", "jaxlib")
 
 def package_versions() -> dict[str, str]:
     """The installed versions of :data:`NUMERIC_PACKAGES`."""
-    versions = {}
-    for package in NUMERIC_PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+    return provenance.installed_versions(NUMERIC_PACKAGES)
 
 
 def data_digest(*parts) -> str:
