@@ -152,6 +152,31 @@ def test_the_commit_of_a_prediction_and_whether_it_predates_the_runs(tmp_path):
     assert timeline.expect_commits("config.yaml", tmp_path)["e"][1] == timeline.UNCOMMITTED
 
 
+def test_a_prediction_on_seeds_of_its_pilot_is_never_confirmatory(tmp_path):
+    """Seeds listed before the prediction's commit make the claim exploratory however often it is
+    retrained afterwards; fresh seeds keep it confirmatory."""
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "config", "user.email", "a@b")
+    git(tmp_path, "config", "user.name", "a")
+    config = tmp_path / "config.yaml"
+
+    def commit(seeds, expect, message):
+        block = f"    expect: {expect}\n" if expect else ""
+        config.write_text(f"experiments:\n  e:\n    seeds: {seeds}\n{block}")
+        git(tmp_path, "add", "config.yaml")
+        git(tmp_path, "commit", "-qm", message)
+        return subprocess.run(
+            ["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+
+    commit("[0, 1, 2]", "", "pilot")
+    predicted = commit("[0, 1, 2, 3]", "{slope: 1}", "prediction")
+    assert timeline.seeds_seen_before("config.yaml", {"e": predicted}, tmp_path) == {"e": {0, 1, 2}}
+    assert timeline._first("yes", {0, 1, 2} & {0, 1, 2, 3}).startswith("no (seeds 0, 1, 2")
+    assert timeline._first("yes", {0, 1, 2} & {10, 11}) == "yes"
+    assert timeline._first("no", set()) == "no"
+
+
 def test_the_claims_page_and_forest_plot_show_one_row_per_claim():
     import matplotlib
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import relative_error, weights
 from sklearn.linear_model import Ridge
 
-from decaylab import backend, chunk, data, models, results, shard
+from decaylab import backend, chunk, data, engine, equilibrium, models, results, shard
 from decaylab.engine import ShardConfig, train_shard
 
 
@@ -186,7 +186,7 @@ def history_columns_reversed(monkeypatch):
     """``HISTORY_COLUMNS`` in reverse order wherever it is read, with a chunk compiled for it
     (and dropped afterwards)."""
     reversed_columns = shard.HISTORY_COLUMNS[::-1]
-    for module in (shard, chunk, results):
+    for module in (shard, chunk, results, engine, equilibrium):
         monkeypatch.setattr(module, "HISTORY_COLUMNS", reversed_columns)
     chunk.compiled_chunk.cache_clear()
     yield reversed_columns

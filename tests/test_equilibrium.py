@@ -21,8 +21,10 @@ def constructed(noise=0.0, seeds=(0, 1, 2)):
                 norm = (lr / (2 * lam)) ** 0.25 if settled else 1.0
                 rows.append(
                     dict(learning_rate=lr, strength=lam, seed=seed, diverged=False, epochs=10,
-                         updates_per_epoch=UPDATES // 10,
-                         weight_norm=norm * np.exp(noise * rng.normal()))
+                         updates_per_epoch=UPDATES // 10, cumulative_decay=lr * lam * UPDATES,
+                         weight_norm=norm * np.exp(noise * rng.normal()),
+                         angular_update=np.sqrt(2 * lr * lam) * np.exp(noise * rng.normal())
+                         if settled else 1e-3)
                 )  # fmt: skip
     return pd.DataFrame(rows)
 

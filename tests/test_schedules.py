@@ -96,6 +96,24 @@ CASES = [
         {},
         keras_schedules.CosineDecayRestarts(ETA0, 100, t_mul=1.0, m_mul=0.9),
     ),
+    (
+        "wsd",
+        {"decay_steps": 1000, "warmup_steps": 300, "anneal_fraction": 0.2},
+        {},
+        lambda t: np.interp(t, [0, 300, 800, 1000], [0, ETA0, ETA0, 0]),
+    ),
+    (
+        "wsd",
+        {"decay_steps": 1000, "warmup_steps": 0, "anneal_fraction": 0.5},
+        {},
+        lambda t: np.interp(t, [0, 500, 1000], [ETA0, ETA0, 0]),
+    ),
+    (
+        "wsd",
+        {"decay_steps": 1200, "warmup_steps": 0, "anneal_fraction": 0.0},
+        {},
+        lambda t: ETA0,
+    ),
 ]
 
 

@@ -46,6 +46,7 @@ class TrainingState(NamedTuple):
     active: Any
     diverged_epoch: Any
     statistics: Any
+    rotation: Any  # (K, 2): Σθ² over the steps and trained kernels since the last record, terms
 
 
 class Data(NamedTuple):
@@ -229,16 +230,43 @@ def metrics(plan: Plan, params, statistics, coefficients, data: Data) -> dict:
     }
 
 
+def rotation_terms(old_params, new_params):
+    """``(K, 2)``: per run, the sum over trained kernels of the squared angle θ² between a kernel
+    before and after an update, and the number of kernels. ``θ = 2·arcsin(c/2)`` from the chord
+    ``c = ‖w/‖w‖ − w'/‖w'‖‖`` (exact, and accurate for small angles where ``arccos`` of the
+    cosine is not)."""
+    total, count = 0.0, 0
+    decayed = tree.flatten(models.decay_mask(old_params))
+    for old, new, decays in zip(tree.flatten(old_params), tree.flatten(new_params), decayed,
+                                strict=True):  # fmt: skip
+        if not decays:
+            continue
+        k = ops.shape(old)[0]
+        old, new = ops.reshape(old, (k, -1)), ops.reshape(new, (k, -1))
+        unit_old = old / ops.sqrt(ops.sum(ops.square(old), axis=1, keepdims=True))
+        unit_new = new / ops.sqrt(ops.sum(ops.square(new), axis=1, keepdims=True))
+        chord = ops.sqrt(ops.sum(ops.square(unit_old - unit_new), axis=1))
+        total = total + ops.square(2.0 * ops.arcsin(ops.minimum(chord / 2.0, 1.0)))
+        count += 1
+    return ops.stack([total, ops.zeros_like(total) + count], axis=1)
+
+
 def history_row(plan: Plan, inputs: StepInputs, epoch, state: TrainingState):
     """``(K, len(HISTORY_COLUMNS))``: the record of ``state``, the state after ``epoch``
-    epochs, its columns placed by name: the epoch, :func:`metrics`, and the learning rate of
-    the epoch's last update ``η_{e·M − 1}`` (η_0 at epoch 0)."""
+    epochs, its columns placed by name: the epoch, :func:`metrics`, the learning rate of
+    the epoch's last update ``η_{e·M − 1}`` (η_0 at epoch 0), and on a scale-invariant network
+    the angular update ``sqrt(mean θ²)`` over the steps and trained kernels since the last record
+    (:func:`rotation_terms`; NaN on other networks and before any step)."""
     last_step = ops.maximum(epoch * plan.layout.updates_per_epoch - 1, 0)
     lr = learning_rate(plan, last_step, inputs.hp, inputs.kinds["schedule"])
+    total, count = state.rotation[:, 0], state.rotation[:, 1]
     columns = {
         "epoch": ops.zeros_like(lr) + ops.cast(epoch, lr.dtype),
         "scheduled_learning_rate": lr,
         **metrics(plan, state.params, state.statistics, inputs.coefficients, inputs.data),
+        "angular_update": ops.where(
+            count > 0, ops.sqrt(total / ops.maximum(count, 1.0)), float("nan")
+        ),
     }
     return ops.stack([columns[name] for name in HISTORY_COLUMNS], axis=1)
 
@@ -278,6 +306,9 @@ def train_step(plan: Plan, inputs: StepInputs, state: TrainingState, rows, row_m
     def keep(new, old):
         return ops.where(transforms.per_run(still_active, old), new, old)
 
+    rotation = state.rotation
+    if plan.model.scale_invariant:
+        rotation = keep(rotation + rotation_terms(state.params, new_params), rotation)
     return (
         TrainingState(
             tree.map_structure(keep, new_params, state.params),
@@ -285,6 +316,7 @@ def train_step(plan: Plan, inputs: StepInputs, state: TrainingState, rows, row_m
             still_active,
             state.diverged_epoch,
             tree.map_structure(keep, statistics, state.statistics),
+            rotation,
         ),
         ops.logical_and(state.active, ops.logical_not(finite)),
         per_run,
@@ -340,10 +372,10 @@ def build_chunk(plan: Plan):
         def epoch_body(i, carry):
             state, records, loss_sum = carry
             epoch = first_epoch + i
-            records = ops.cond(
-                ops.logical_or(epoch % stride == 0, epoch == epochs),
-                lambda: record(records, epoch, state),
-                lambda: records,
+            recorded = ops.logical_or(epoch % stride == 0, epoch == epochs)
+            records = ops.cond(recorded, lambda: record(records, epoch, state), lambda: records)
+            state = state._replace(  # a record starts the next angular mean afresh
+                rotation=ops.where(recorded, ops.zeros_like(state.rotation), state.rotation)
             )
 
             def step_body(s, carry):

@@ -42,6 +42,7 @@ VARIANTS = {f"{name} ×{label}": (name, factor) for name in TOLERANCES for label
 
 GATE_WORDS = {
     "n_trained": "untrained",
+    "n_equilibrated": "not at equilibrium",
     "n_learned": "learned little",
     "n_resolved": "unresolved",
     "n_inside": "on the grid's edge",

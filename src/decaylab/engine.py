@@ -38,10 +38,10 @@ from decaylab import files, models
 from decaylab.chunk import Data, Plan, TrainingState, compiled_chunk, make_optimizer
 from decaylab.dataset import CLASSIFICATION, Dataset
 from decaylab.results import ShardResult, history_table, runs_table
-from decaylab.shard import Layout, Runs, ShardConfig, resolve_runs
+from decaylab.shard import HISTORY_COLUMNS, Layout, Runs, ShardConfig, resolve_runs
 
-CHECKPOINT_FORMAT = 3
-NUMERICS_VERSION = 1
+CHECKPOINT_FORMAT = 4
+NUMERICS_VERSION = 2
 """Bumped by hand with every change that alters a trained run's numbers (an operation's order,
 a default, an initializer): it is part of every key of the store of trained runs
 (:mod:`decaylab.store`), so that runs trained before the change are trained again."""
@@ -196,6 +196,7 @@ def _initial_state(plan: Plan, dtype: str, runs: Runs, arrays):
         ops.ones((len(runs),), dtype="bool"),
         ops.full((len(runs),), -1, dtype="int32"),
         statistics,
+        ops.zeros((len(runs), 2), dtype=dtype),
     )
     mask = ops.convert_to_tensor(plan.layout.row_mask().astype(dtype))
     return state, (hp, kind_indices, data, mask)
@@ -253,7 +254,8 @@ class _ChunkLoop:
             )
             chunk_records = ops.convert_to_numpy(chunk_records)
             seconds = time.perf_counter() - call_started
-            records.extend(chunk_records[~np.isnan(chunk_records[:, 0, 0])])
+            filled = ~np.isnan(chunk_records[:, 0, HISTORY_COLUMNS.index("epoch")])
+            records.extend(chunk_records[filled])
             trained_epochs = max(0, min(n_epochs, config.epochs - epoch))
             epoch += n_epochs
             calls += 1

@@ -191,6 +191,15 @@ def resolve_strength(run: dict, updates_per_epoch: int) -> dict:
     return run
 
 
+def resolve_horizon(run: dict, training_steps: int) -> dict:
+    """``run`` with the ``wsd`` schedule's horizon T (``decay_steps``) set to its whole training,
+    ``training_steps`` = epochs × updates per epoch, where the config gives none: the anneal
+    then takes the same fraction of any budget."""
+    if run.get("schedule") == "wsd" and "decay_steps" not in run:
+        return {**run, "decay_steps": float(training_steps)}
+    return run
+
+
 def shards(name: str, experiment: dict) -> list[Shard]:
     """Expand one experiment of the config into its shards: one per optimizer and training-set
     size (``train_size``: that many rows of the training part, :func:`decaylab.data.subsample`).

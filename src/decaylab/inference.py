@@ -17,6 +17,10 @@ S − 1 degrees of freedom for the slope either, and adds a dependency.
 The gates (:class:`Gates`, written in the config with the prediction) admit a row only if
 
 - ``trained``: its least-regularized runs trained (:func:`decaylab.optima.converged`),
+- ``equilibrated`` (only where the gates give ``decay`` or ``drift``: a prediction about the
+  equilibrium): at the seed-mean arg-min, every seed's cumulative decay D = Σ_t d_t is at least
+  ``decay`` and its weight norm moved by less than the fraction ``drift`` over the last fifth of
+  the constant-rate phase (:mod:`decaylab.equilibrium`; a run without such a phase fails),
 - ``learned``: its best seed-mean metric lies within ``learned`` of the way from the group's
   best to that of a network that learned nothing,
 - ``resolved``: the basin is deeper than the seed noise: the seed mean of
@@ -42,7 +46,7 @@ from scipy import stats
 
 from decaylab import optima
 
-GATES = ("trained", "learned", "resolved", "inside", "stable")
+GATES = ("trained", "equilibrated", "learned", "resolved", "inside", "stable")
 """The row gates, in the order they are counted (a row is counted at the first it fails: a flat
 basin is unresolved wherever its arg-min happens to lie)."""
 
@@ -55,13 +59,17 @@ class Gates:
     """The tolerances of the gates and identity checks (``expect.slope.gates``): ``converged``
     and ``learned`` fractions of the way to a network that learned nothing, ``resolution`` in
     seed standard errors, ``identity`` the tolerance of an identity check, ``window`` the
-    quadratic's half-width in grid steps (not a tolerance: never scaled)."""
+    quadratic's half-width in grid steps (not a tolerance: never scaled); ``decay`` the least
+    cumulative decay D and ``drift`` the largest relative drift of ‖w‖ of the ``equilibrated``
+    gate (None: the gate admits every row)."""
 
     converged: float = optima.CONVERGENCE_TOLERANCE
     learned: float = 0.25
     resolution: float = 2.0
     identity: float = 0.1
     window: int = 2
+    decay: float | None = None
+    drift: float | None = None
 
     @classmethod
     def of(cls, claim: dict) -> Gates:
@@ -160,6 +168,20 @@ def _resolved(values: np.ndarray, centre: np.ndarray, depth: np.ndarray, resolut
     return np.isfinite(mean) & (mean > resolution * np.nan_to_num(error, nan=np.inf))
 
 
+def _equilibrated(surface: optima.Surface, centre: np.ndarray, gates: Gates) -> np.ndarray:
+    """Per row: whether every seed's run at the arg-min ``centre`` has a cumulative decay of at
+    least ``gates.decay`` and a norm drift below ``gates.drift`` (each where given; NaN fails)."""
+    passed = np.ones(len(centre), dtype=bool)
+    rows = np.arange(len(centre))
+    if gates.decay is not None:
+        decay = np.nan_to_num(surface.decay[rows, centre, :], nan=-np.inf)
+        passed &= np.all(decay >= gates.decay, axis=1)
+    if gates.drift is not None:
+        drift = np.nan_to_num(surface.drift[rows, centre, :], nan=np.inf)
+        passed &= np.all(drift < gates.drift, axis=1)
+    return passed
+
+
 def row_gates(surface: optima.Surface, found: Vertices, gates: Gates, worst, untrained) -> dict:
     """Per gate of :data:`GATES`, whether each row of ``surface`` passes it under the tolerances
     ``gates`` (``found`` its :func:`vertices`; ``worst`` the metric of a network that learned
@@ -174,6 +196,7 @@ def row_gates(surface: optima.Surface, found: Vertices, gates: Gates, worst, unt
         learned = best - top <= gates.learned * (worst - top)
     return {
         "trained": optima.converged(surface.train_loss, untrained, gates.converged),
+        "equilibrated": _equilibrated(surface, found.centre, gates),
         "learned": learned,
         "inside": (found.centre > 0) & (found.centre < tried - 1),
         "stable": found.stable & np.isfinite(found.log_vertex).all(axis=1),

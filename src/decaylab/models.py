@@ -60,6 +60,12 @@ class ModelSpec:
     affine: bool = True
     fixed_head: bool = False
 
+    @property
+    def scale_invariant(self) -> bool:
+        """Whether the network is invariant to each trained kernel's scale: normalized, without
+        ``affine``, with ``fixed_head``."""
+        return self.normalization != "none" and not self.affine and self.fixed_head
+
     def __post_init__(self):
         if self.kind not in MODELS:
             raise ValueError(f"model must be one of {list(MODELS)}, got {self.kind!r}")

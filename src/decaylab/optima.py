@@ -91,13 +91,26 @@ def groups_of(runs: pd.DataFrame, x: str) -> list[str]:
 class Surface:
     """One group's metric as ``values[x, strength, seed]``, oriented so that lower is better
     (an accuracy is negated), with a diverged run at +inf; ``strengths[x, j]`` sorted per x and
-    NaN-padded; ``train_loss[x, seed]`` of the least-regularized runs (NaN where not known)."""
+    NaN-padded; ``train_loss[x, seed]`` of the least-regularized runs (NaN where not known);
+    ``decay`` and ``drift`` ``[x, j, seed]``: each run's cumulative decay and norm drift
+    (:mod:`decaylab.equilibrium`; NaN where not known)."""
 
     key: tuple
     xs: np.ndarray
     strengths: np.ndarray
     values: np.ndarray
     train_loss: np.ndarray
+    decay: np.ndarray | None = None
+    drift: np.ndarray | None = None
+
+    def __post_init__(self):
+        for name in ("decay", "drift"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(self.values.shape, np.nan))
+
+
+DIAGNOSTICS = ("cumulative_decay", "norm_drift")
+"""The runs table's equilibrium diagnostics a :class:`Surface` carries (``decay``, ``drift``)."""
 
 
 def surfaces(runs: pd.DataFrame, x: str, metric: str, groups: list[str]) -> Iterator[Surface]:
@@ -111,17 +124,25 @@ def surfaces(runs: pd.DataFrame, x: str, metric: str, groups: list[str]) -> Iter
         per_x = [np.sort(group.loc[group[x] == v, "strength"].unique()) for v in xs]
         width = max(len(s) for s in per_x)
         cube = np.full((len(xs), width, len(seeds)), np.inf)
+        diagnostics = {c: np.full(cube.shape, np.nan) for c in DIAGNOSTICS if c in group}
         strengths = np.full((len(xs), width), np.nan)
         train_loss = np.full((len(xs), len(seeds)), np.nan)
         for i, value in enumerate(xs):
             at_x = group[group[x] == value]
             table = at_x.pivot_table(index="strength", columns="seed", values="_value")
             cube[i, : len(per_x[i])] = table.reindex(index=per_x[i], columns=seeds).to_numpy()
+            for column, values in diagnostics.items():
+                table = at_x.pivot_table(index="strength", columns="seed", values=column,
+                                         dropna=False)  # fmt: skip
+                values[i, : len(per_x[i])] = table.reindex(index=per_x[i], columns=seeds)
             strengths[i, : len(per_x[i])] = per_x[i]
             if "train_loss" in at_x:
                 weakest = at_x[at_x["strength"] == per_x[i][0]]
                 train_loss[i] = weakest.groupby("seed")["train_loss"].mean().reindex(seeds)
-        yield Surface(key if isinstance(key, tuple) else (key,), xs, strengths, cube, train_loss)
+        yield Surface(
+            key if isinstance(key, tuple) else (key,), xs, strengths, cube, train_loss,
+            diagnostics.get("cumulative_decay"), diagnostics.get("norm_drift"),
+        )  # fmt: skip
 
 
 def argmin(means: np.ndarray, strengths: np.ndarray):

@@ -94,7 +94,10 @@ HYPERPARAMETERS: dict[str, Hyperparameter] = {
         Hyperparameter("alpha", 0.0, 0.0, 1.0, description="floor of cosine schedules, × η0"),
         _positive("power", 1.0, "exponent of the polynomial schedule"),
         _non_negative("end_learning_rate", 0.0001, "final rate of the polynomial schedule"),
-        _non_negative("warmup_steps", 0.0, "linear warm-up steps of the cosine schedule"),
+        _non_negative("warmup_steps", 0.0, "linear warm-up steps of cosine and wsd"),
+        Hyperparameter(
+            "anneal_fraction", 0.2, 0.0, 1.0, description="final fraction of the wsd schedule's T"
+        ),
         _positive("t_mul", 2.0, "period growth of cosine restarts"),
         _positive("m_mul", 1.0, "amplitude factor of cosine restarts"),
         _non_negative("strength", 0.0, "regularization strength λ"),
@@ -187,6 +190,11 @@ SCHEDULES = _table(
         "cosine", ("decay_steps", "alpha", "warmup_steps"), description="warm-up, cosine decay"
     ),
     Component("cosine_restarts", ("decay_steps", "alpha", "t_mul", "m_mul"), description="SGDR"),
+    Component(
+        "wsd",
+        ("decay_steps", "warmup_steps", "anneal_fraction"),
+        description="warm-up, stable η0, linear anneal over the last fraction",
+    ),
 )
 """Learning-rate schedules (``schedules.py``)."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from decaylab import data, evaluate, files, grid, models, provenance, registry
+from decaylab import data, equilibrium, evaluate, files, grid, models, provenance, registry
 from decaylab import store as store_module
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.results import assemble
@@ -36,6 +36,9 @@ METRICS = [
     "train_loss",
     "weight_norm",
     "final_learning_rate",
+    "cumulative_decay",
+    "norm_drift",
+    "angular_update",
     "diverged",
     "diverged_epoch",
     "kernel",
@@ -173,7 +176,8 @@ def train(
 ):
     """Train a shard; its runs table carries its labels, settings and final metrics, each run's
     key in the store (``run_key``), the batch it trained in (``batch``) and the key of the
-    provenance it was trained under (``provenance``: :func:`decaylab.provenance.record`).
+    provenance it was trained under (``provenance``: :func:`decaylab.provenance.record`), and its
+    equilibrium diagnostics (:func:`diagnostics`).
 
     With a ``store`` (:class:`~decaylab.store.RunStore`), only the runs it lacks are trained, in
     one batch, and stored; the shard's results are assembled from the store, in the shard's
@@ -184,8 +188,10 @@ def train(
     A shard with ``train_size`` trains on that many rows of ``train_set``
     (:func:`decaylab.data.subsample`, seed 0: the same rows for every run). A run given a derived
     axis (``registry.DERIVED_STRENGTHS``) trains with the strength derived from it
-    (:func:`decaylab.grid.resolve_strength`), and both are in its table. ``engine_options`` go to
-    :func:`decaylab.engine.train_shard` (validation, checkpoint, progress, stop).
+    (:func:`decaylab.grid.resolve_strength`), and both are in its table; a ``wsd`` run without a
+    horizon anneals over its whole training (:func:`decaylab.grid.resolve_horizon`).
+    ``engine_options`` go to :func:`decaylab.engine.train_shard` (validation, checkpoint,
+    progress, stop).
     """
     from decaylab import backend  # loads the Keras backend
 
@@ -194,7 +200,13 @@ def train(
         train_set = data.subsample(train_set, shard["train_size"])
     rows = len(train_set.y)
     updates = updates_per_epoch(rows, shard["batch_size"])
-    shard = {**shard, "runs": [grid.resolve_strength(r, updates) for r in shard["runs"]]}
+    horizon = shard["epochs"] * updates
+    shard = {
+        **shard,
+        "runs": [
+            grid.resolve_horizon(grid.resolve_strength(r, updates), horizon) for r in shard["runs"]
+        ],
+    }
     config = shard_config(shard)
     plain = [
         {k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS} for r in shard["runs"]
@@ -217,10 +229,25 @@ def train(
     result = assemble(
         config, resolved, [entries[key] for key in keys], train_set.task, validation is not None
     )
+    result.runs = result.runs.assign(**diagnostics(result, config, horizon, updates))
     result.device, result.seconds = device, time.perf_counter() - started
     result.resumed_from = trained.resumed_from if trained else 0
     _label(result, shard, rows, keys, [entries[key].meta for key in keys], len(missing))
     return result
+
+
+def diagnostics(result, config: ShardConfig, training_steps: int, steps_per_epoch: int) -> dict:
+    """The equilibrium diagnostics of ``result``'s runs (:mod:`decaylab.equilibrium`): the
+    cumulative decay D, and over the last fifth of the constant-rate phase the weight norm's
+    relative drift and the root mean square angular update per step."""
+    runs = result.runs
+    start, end = equilibrium.constant_phase(runs, training_steps)
+    return {
+        "cumulative_decay": equilibrium.cumulative_decay(
+            runs, config.optimizer, training_steps, steps_per_epoch, config.schedule_options
+        ),
+        **equilibrium.window_diagnostics(result.records, start, end, steps_per_epoch),
+    }
 
 
 def _look_up(config, resolved, parts, device: str, store):

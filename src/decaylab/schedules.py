@@ -130,6 +130,27 @@ def cosine_restarts(step, steps_per_epoch, hp, options):
     return hp["learning_rate"] * ((1.0 - hp["alpha"]) * cosine_decayed + hp["alpha"])
 
 
+def wsd(step, steps_per_epoch, hp, options):
+    """Warm-up–stable–decay: linear warm-up over W = ``warmup_steps``, η0 until S = (1 − f)·T,
+    then a linear anneal to 0 at T = ``decay_steps`` (f = ``anneal_fraction``).
+
+    ``η_t = η0·t/W`` for t < W, ``η0`` for W ≤ t < S, ``η0·(T − t)/(T − S)`` for S ≤ t < T and
+    0 after; the piecewise-linear interpolation of (0, 0), (W, η0), (S, η0), (T, 0). Its stable
+    phase lets a weight norm reach its equilibrium before the anneal (Hägele et al., 2024; Hu et
+    al., 2024). Without ``decay_steps`` in the config, T is the run's whole training, so the
+    anneal scales with the budget. Keras has no twin; the tests compare it with NumPy's ``interp``
+    of those points.
+    """
+    t = ops.cast(step, hp["learning_rate"].dtype)
+    warmup, horizon = hp["warmup_steps"], hp["decay_steps"]
+    stable_end = horizon * (1.0 - hp["anneal_fraction"])
+    warmed = ops.minimum(t / ops.where(warmup > 0, warmup, 1.0), 1.0)
+    warmed = ops.where(warmup > 0, warmed, ops.ones_like(t))
+    anneal = ops.where(horizon > stable_end, horizon - stable_end, 1.0)
+    annealed = ops.clip((horizon - t) / anneal, 0.0, 1.0)
+    return hp["learning_rate"] * ops.where(t < stable_end, warmed, ops.minimum(annealed, warmed))
+
+
 def _progress(step, hp, options):
     p = ops.cast(step, hp["learning_rate"].dtype) / hp["decay_steps"]
     return backend.floor(p) if options.get("staircase", False) else p
@@ -145,4 +166,5 @@ SCHEDULES = {
     "polynomial": polynomial,
     "cosine": cosine,
     "cosine_restarts": cosine_restarts,
+    "wsd": wsd,
 }

@@ -22,6 +22,7 @@ HISTORY_COLUMNS = (  # what a shard records every history_stride epochs, in orde
     "test_accuracy",
     "scheduled_learning_rate",
     "weight_norm",
+    "angular_update",
 )
 
 ORDER_BUDGET_BYTES = 32 * 2**20

@@ -4,7 +4,10 @@ Per claim, the digest of its experiment's ``expect`` block as the config file ho
 commit at which that block last changed (walking the file's history in git until the block
 differs), and the earliest commit that trained any of the experiment's runs (the shards'
 provenance records). The prediction predates the runs when its commit is an ancestor of, or is,
-that training commit, and the training ran from a clean checkout.
+that training commit, the training ran from a clean checkout, and none of the experiment's seeds
+was in its design before the prediction's commit (runs of those seeds may have been seen: the
+store of trained runs makes retraining them reproduce what was seen, so retraining alone never
+makes a claim confirmatory).
 """
 
 from __future__ import annotations
@@ -68,6 +71,36 @@ def expect_commits(config_path: str, folder: Path = Path(".")) -> dict[str, tupl
     return found
 
 
+def _experiment_seeds(text: str) -> dict[str, set]:
+    """Per experiment of a config file's ``text``, the seeds it lists."""
+    try:
+        experiments = (yaml.safe_load(text) or {}).get("experiments") or {}
+    except yaml.YAMLError:
+        return {}
+    found = {}
+    for name, settings in experiments.items():
+        if isinstance(settings, dict):
+            seeds = settings.get("seeds", [0])
+            found[name] = set(seeds if isinstance(seeds, list) else [seeds])
+    return found
+
+
+def seeds_seen_before(config_path: str, commits: dict[str, str], folder: Path = Path(".")):
+    """Per experiment of ``commits`` (name → the commit that fixed its prediction), the seeds
+    its entry in ``config_path`` listed at any commit before that one: runs of them may have been
+    seen when the prediction was written, so a confirmatory claim needs seeds disjoint from them
+    (a store of trained runs would otherwise reuse the pilot's runs)."""
+    history = (_git("log", "--format=%H", "--", config_path, folder=folder) or "").split()
+    seen: dict[str, set] = {name: set() for name in commits}
+    for name, commit in commits.items():
+        if commit not in history:
+            continue
+        for older in history[history.index(commit) + 1 :]:
+            text = _git("show", f"{older}:{config_path}", folder=folder) or ""
+            seen[name] |= _experiment_seeds(text).get(name, set())
+    return seen
+
+
 def training_commits(study: dict, folder: Path = Path(".")) -> dict[str, tuple[str, bool]]:
     """Per experiment of a study's provenance (:func:`decaylab.provenance.gather`), the earliest
     commit (by commit time) that trained any of its shards, and whether that checkout had
@@ -125,17 +158,33 @@ def stamp(table, config_paths: list[str], study: dict, folder: Path = Path("."))
     (:func:`predates`); the last of ``config_paths`` that has an experiment's ``expect`` is the
     one it was read from."""
     blocks: dict[str, tuple[str, str]] = {}
+    seen: dict[str, set] = {}
+    seeds: dict[str, set] = {}
     for path in config_paths:
-        blocks.update(expect_commits(path, folder))
+        found_here = expect_commits(path, folder)
+        blocks.update(found_here)
+        commits = {name: block[1] for name, block in found_here.items()}
+        seen.update(seeds_seen_before(path, commits, folder))
+        seeds.update(_experiment_seeds((folder / path).read_text()))
     trained = training_commits(study, folder)
     found = [blocks.get(e, ("", "")) for e in table["experiment"]]
+    first = [
+        _first(predates(block[1], trained.get(e), folder), seeds.get(e, set()) & seen.get(e, set()))
+        for block, e in zip(found, table["experiment"], strict=True)
+    ]
     return table.assign(
         expect_digest=[block[0] for block in found],
         inference_digest=inference_digest(),
         expect_commit=[block[1] for block in found],
         trained_commit=[trained[e][0] if e in trained else "" for e in table["experiment"]],
-        prediction_first=[
-            predates(block[1], trained.get(e), folder)
-            for block, e in zip(found, table["experiment"], strict=True)
-        ],
+        prediction_first=first,
     )
+
+
+def _first(predated: str, reused_seeds: set) -> str:
+    """``predated`` (:func:`predates`), or ``no`` where the experiment's seeds include any it
+    listed before its prediction was committed."""
+    if predated == "yes" and reused_seeds:
+        listed = ", ".join(str(s) for s in sorted(reused_seeds))
+        return f"no (seeds {listed} were in the design before the prediction)"
+    return predated

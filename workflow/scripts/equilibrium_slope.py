@@ -1,12 +1,12 @@
-"""The slope of the effective learning rate η/‖w‖² on η·λ over the equilibrated runs, and its
-claim."""
+"""The equilibrium's statistic over the equilibrated runs (the effective rate's slope, or the
+angular update's slope and constant), and its claim."""
 
 import os
 import sys
 
 import pandas as pd
 
-from decaylab import claims, equilibrium, files
+from decaylab import claims, equilibrium, files, inference
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: SIM115
 os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
@@ -14,9 +14,10 @@ os.dup2(sys.stderr.fileno(), 2)  # native libraries log to file descriptor 2
 runs = files.read_csv(
     snakemake.input.runs, repair="snakemake --cores 8 --forcerun aggregate_experiment"
 )
-measure = equilibrium.measure(runs)
 expect = snakemake.params.expect
-files.write_csv(measure(None).primary, snakemake.output.slope)
+claim = expect.get("equilibrium", {})
+measure = equilibrium.measure(runs, claim.get("statistic", "effective_rate"))
+files.write_csv(measure(inference.Gates.of(claim)).primary, snakemake.output.slope)
 judged = (
     claims.judge(snakemake.wildcards.experiment, expect, measure)
     if "equilibrium" in expect

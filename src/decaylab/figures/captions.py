@@ -44,13 +44,15 @@ tried and are left out of the dashed least-squares line, whose slope the legend 
 (Sobol points or sampled axes), coloured by the mean of {metric} over its {n_seeds} seed(s).
 The red ring marks the setting selected on ``{select}`` (never on test), black rings the
 settings not significantly different from it (Welch's t-test over seeds, p ≥ 0.05).""",
-    "equilibrium": """**{experiment}: the weight norm's equilibrium.** Left: the final norm of
-the trained kernels against η0·λ, one colour per η0; right: the effective learning rate
-η0/‖w‖². For a scale-invariant network at equilibrium the right panel's lines fall onto one
-line of slope ½; the dotted line marks η0·λ·T = 1 (T updates), below which the norm has not had
-time to settle. The slope in the title is ``equilibrium.csv``'s, fitted over the runs with
-η0·λ·T ≥ 1 only (the number the claim tests). Lines: mean over the {n_seeds} seeds; bands ±1
-standard deviation over seeds alone.""",
+    "equilibrium": """**{experiment}: the weight norm's equilibrium.** Against η0·λ, one colour
+per η0: the final norm of the trained kernels, the effective learning rate η0/‖w‖², and (where the
+network is scale-invariant) the root mean square angle θ a kernel turns per step over the last
+fifth of the constant-rate phase, with the parameter-free theory θ = √(2η0λ) dashed. At
+equilibrium the last two panels' lines fall onto one line of slope ½. Filled markers are the runs
+at equilibrium by the claim's own gates (cumulative decay D = Σ_t d_t and the norm's drift over
+the window), the only runs its statistic uses; the dotted line marks where a constant rate
+reaches the least D. The title of the tested panel is ``equilibrium.csv``'s. Lines: mean over the
+{n_seeds} seeds; bands ±1 standard deviation over seeds alone.""",
 }
 """The caption template of every figure kind."""
 
