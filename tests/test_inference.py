@@ -137,3 +137,22 @@ def test_the_95_percent_interval_covers_the_true_slope_in_simulation():
     assert 0.88 <= found["coverage95"] <= 0.99
     assert abs(found["bias"]) < 0.1
     assert found["estimated"] > 0.9
+
+
+def test_a_row_out_of_equilibrium_at_its_optimum_is_counted_and_left_out():
+    """The ``equilibrated`` gate: a row passes where every seed at its arg-min has D ≥ 2 and a
+    norm drift below 5 %; the transient rows fail it, and without thresholds every row passes."""
+    values, _ = bowls(slope=-1.0)
+    surface = surface_of(values)
+    decay = np.ones(values.shape) * np.array([0.5, 1.0, 3.0, 10.0, 30.0])[:, None, None]
+    decay[2, :, 1] = 1.0  # one seed short of the threshold fails its row
+    drift = np.full(values.shape, 0.01)
+    drift[4] = 0.5  # the largest η0's norm still moves
+    surface = optima.Surface((), surface.xs, surface.strengths, values, surface.train_loss,
+                             decay, drift)  # fmt: skip
+    gates = inference.Gates(decay=2.0, drift=0.05)
+    found = inference.estimate_group(surface, gates, WORST, None)
+    expected = np.array([False, False, False, True, False])
+    np.testing.assert_array_equal(found.admitted, expected)
+    assert set(found.failed[~expected]) == {"equilibrated"}
+    assert inference.estimate_group(surface, GATES, WORST, None).admitted.all()

@@ -88,7 +88,10 @@ def window_diagnostics(records: np.ndarray, start: np.ndarray, end: np.ndarray,
     ``(R, K, len(HISTORY_COLUMNS))``, using the records
     whose whole interval since the previous record lies in the window:
 
-    - ``norm_drift`` ``|‖w‖_b − ‖w‖_a| / ‖w‖_b`` between the window's first and last record;
+    - ``norm_drift``: the relative change of ‖w‖ across the window, ``|b|·Δe / mean ‖w‖`` with b
+      the least-squares slope of ‖w‖ on the epoch over the window's records (its first and all
+      inside) and Δe the window's epochs: a line, not two end points, so that the stochastic
+      fluctuation of a settled norm is not read as drift (two records: their difference);
     - ``angular_update`` ``sqrt(Σ_j n_j·θ̄²_j / Σ_j n_j)``: the root mean square angle per step
       (the records' ``angular_update``, weighted by their epochs n_j).
 
@@ -105,8 +108,10 @@ def window_diagnostics(records: np.ndarray, start: np.ndarray, end: np.ndarray,
     angular = np.full(len(start), np.nan)
     for k in np.flatnonzero(inside.any(axis=0)):
         rows = np.flatnonzero(inside[:, k])
-        first_norm = norms[rows[0] - 1, k]
-        drift[k] = abs(norms[rows[-1], k] - first_norm) / norms[rows[-1], k]
+        points = np.concatenate([[rows[0] - 1], rows])  # the window's first record, then the rest
+        trend = np.polyfit(epochs[points, k], norms[points, k], 1)[0]
+        span = epochs[rows[-1], k] - epochs[rows[0] - 1, k]
+        drift[k] = abs(trend) * span / np.mean(norms[points, k])
         weights = epochs[rows, k] - previous[rows, k]
         angular[k] = np.sqrt(np.sum(weights * angles[rows, k] ** 2) / np.sum(weights))
     return {"norm_drift": drift, "angular_update": angular}
