@@ -92,8 +92,9 @@ def test_the_angular_update_gives_slope_one_half_and_constant_zero_exactly():
     table = equilibrium.slope(runs, statistic="angular_update").set_index("quantity")
     assert table.loc["slope", "slope"] == pytest.approx(0.5, abs=1e-12)
     assert table.loc["constant", "slope"] == pytest.approx(0.0, abs=1e-12)
+    predicted = {"slope": 0.5, "constant": 0.0}
     expect = {"equilibrium": {"statistic": "angular_update", "by": "quantity",
-                              "values": {"slope": 0.5, "constant": 0.0}, "margin": 0.1}}  # fmt: skip
+                              "values": predicted, "margin": 0.1}}  # fmt: skip
     noisy = constructed(noise=0.02, seeds=range(5))
     judged = claims.judge("normalized", expect, equilibrium.measure(noisy, "angular_update"))
     assert list(judged["group"]) == ["slope", "constant"]
