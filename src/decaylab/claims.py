@@ -65,6 +65,7 @@ COLUMNS = [
     "ci90_high",
     "ci95_low",
     "ci95_high",
+    "expected_width",
     "verdict",
     "rivals_agreeing",
     "identity",
@@ -120,6 +121,15 @@ def _identities(claim: dict, group, key: tuple, measured: Measured, gates: Gates
     return "; ".join(texts), valid
 
 
+def expected_width(claim: dict, group) -> float:
+    """The 90 % interval's width the pilot led to expect (``expected_width``, one number or one
+    per group, written in the config before the run); NaN where none was written."""
+    width = claim.get("expected_width", np.nan)
+    if isinstance(width, dict):
+        width = width.get(group, np.nan)
+    return float(width)
+
+
 def _judged(experiment: str, expect: dict, measured: Measured, gates: Gates) -> list[dict]:
     """The claim rows of ``expect`` under one set of ``gates``."""
     claim = expect[kind(expect)]
@@ -150,6 +160,7 @@ def _judged(experiment: str, expect: dict, measured: Measured, gates: Gates) -> 
                     "margin": margin,
                     **{c: row[c] for c in ("slope", "ci90_low", "ci90_high", "ci95_low")},
                     "ci95_high": row["ci95_high"],
+                    "expected_width": expected_width(claim, group),
                     "verdict": verdict(prediction, margin, ci90, ci95)
                     if valid or not np.isfinite(row["slope"])  # no estimate: nothing to check
                     else NOT_VALID,

@@ -28,6 +28,15 @@ STYLE = (
 )
 
 
+def _width_text(row: pd.Series) -> str:
+    """The 90 % interval's width beside the pilot's expectation, where one was written."""
+    expected = row.get("expected_width", float("nan"))
+    if pd.isna(expected):
+        return ""
+    width = row["ci90_high"] - row["ci90_low"]
+    return f"<br><span class='n small'>width {width:.3g} (pilot expected {expected:.3g})</span>"
+
+
 def _row(row: pd.Series) -> str:
     colour = COLOURS.get(row["verdict"], "#6b6b6b")
     verdict = f"<span class='v' style='background:{colour}'>{html.escape(row['verdict'])}</span>"
@@ -40,7 +49,8 @@ def _row(row: pd.Series) -> str:
         html.escape(claims.prediction_text(row)),
         f"<span class='n'>{html.escape(claims.interval_text(row, 90))}</span>"
         f"<br><span class='n small'>95 %: "
-        f"{html.escape(claims.bounds_text(row, 95))}</span>",
+        f"{html.escape(claims.bounds_text(row, 95))}</span>"
+        + _width_text(row),
         verdict,
         html.escape(claims.gates_text(row)),
         html.escape(row["identity"] or "none guards this claim"),

@@ -5,7 +5,7 @@ runs once the experiment's data set and runs are known.
 
 from __future__ import annotations
 
-from decaylab import data, registry
+from decaylab import data, grid, registry
 from decaylab import expect as expect_block
 from decaylab.data_facts import DataFacts
 
@@ -132,6 +132,11 @@ def _expect_problems(key, experiment, regularizations, axes, shards) -> list[str
     expect = experiment.get("expect", {})
     if "equilibrium" in expect and not registry.strength_readers(regularizations):
         return [f"{key}.expect.equilibrium: needs a regularization kind with a strength"]
+    if "equilibrium" in expect:
+        found = _equilibrium_problems(f"{key}.expect.equilibrium", expect["equilibrium"],
+                                      experiment)  # fmt: skip
+        if found:
+            return found
     bands = band_problems(f"{key}.expect", expect) if expect else []
     slope = expect.get("slope")
     if not slope:
@@ -146,6 +151,32 @@ def _expect_problems(key, experiment, regularizations, axes, shards) -> list[str
             f"{optimum.get('x') if optimum else 'no optimum figure'})"
         )
     return bands + found + _slope_group_problems(where, slope, axes, shards)
+
+
+def _equilibrium_problems(where: str, claim: dict, experiment: dict) -> list[str]:
+    """``angular_update`` is judged by quantity on a scale-invariant network (the only one whose
+    angle the engine records); ``effective_rate`` has one value; a drift gate needs a schedule
+    with a constant-rate phase (``constant`` or ``wsd``), where its window lies."""
+    found = []
+    if claim["statistic"] == "angular_update":
+        if "values" not in claim:
+            found.append(f"{where}: angular_update is judged by quantity; give by: quantity and "
+                         "values: {slope: 0.5, constant: 0}")  # fmt: skip
+        model = experiment.get("model")
+        model = model if isinstance(model, dict) else {}
+        normalized = model.get("normalization", "none") != "none"
+        if not (normalized and model.get("affine") is False and model.get("fixed_head") is True):
+            found.append(f"{where}: angular_update needs a scale-invariant model (normalization, "
+                         "affine: false, fixed_head: true)")  # fmt: skip
+    elif "value" not in claim:
+        found.append(f"{where}: effective_rate is one slope; give value, not by and values")
+    kinds = grid.as_list(experiment.get("schedule", {}).get("kind", "constant"))
+    phased = {"constant", "wsd"}
+    if "drift" in claim.get("gates", {}) and not set(kinds) <= phased:
+        found.append(f"{where}.gates.drift: the drift is measured over the last fifth of a "
+                     f"constant-rate phase; schedule.kind {kinds} has none (allowed: "
+                     f"{sorted(phased)})")  # fmt: skip
+    return found
 
 
 def _slope_group_problems(where, slope, axes, shards) -> list[str]:
