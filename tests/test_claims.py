@@ -125,31 +125,40 @@ def git(folder, *arguments):
     subprocess.run(["git", "-C", str(folder), *arguments], check=True, capture_output=True)
 
 
-def test_the_commit_of_a_prediction_and_whether_it_predates_the_runs(tmp_path):
+def test_the_commit_of_a_design_and_whether_it_predates_the_runs(tmp_path):
+    """The design is the prediction and every setting that decides what trains: a changed
+    description keeps its commit, a changed number of epochs moves it."""
     git(tmp_path, "init", "-q")
     git(tmp_path, "config", "user.email", "a@b")
     git(tmp_path, "config", "user.name", "a")
     config = tmp_path / "config.yaml"
 
-    def commit(value, message):
-        config.write_text(f"experiments:\n  e:\n    epochs: {message}\n    expect: {value}\n")
-        git(tmp_path, "commit", "-qam" if (tmp_path / ".git/index").exists() else "-qm", message)
+    def commit(value, epochs, message):
+        config.write_text(
+            f"experiments:\n  e:\n    description: {message}\n    epochs: {epochs}\n"
+            f"    expect: {value}\n"
+        )
+        git(tmp_path, "add", "config.yaml")
+        git(tmp_path, "commit", "-qm", message)
 
-    config.write_text("experiments:\n  e:\n    expect: {slope: 0}\n")
-    git(tmp_path, "add", "config.yaml")
-    git(tmp_path, "commit", "-qm", "first")
-    commit("{slope: 1}", "2")  # the prediction changes here …
-    commit("{slope: 1}", "3")  # … and not here (another key changes)
+    commit("{slope: 0}", 5, "first")
+    commit("{slope: 1}", 5, "second")  # the prediction changes here …
+    commit("{slope: 1}", 5, "third")  # … and not here (only the description changes)
     history = subprocess.run(
         ["git", "-C", str(tmp_path), "log", "--format=%H"], capture_output=True, text=True
     ).stdout.split()
-    found = timeline.expect_commits("config.yaml", tmp_path)
-    assert found["e"] == (timeline.digest({"slope": 1}), history[1])
+    design = timeline.digest({"epochs": 5, "expect": {"slope": 1}, "dataset_settings": None})
+    assert timeline.design_commits("config.yaml", tmp_path)["e"] == (design, history[1])
     assert timeline.predates(history[1], (history[0], False), tmp_path) == "yes"
     assert timeline.predates(history[1], (history[2], False), tmp_path) == "no"  # runs before
     assert timeline.predates(history[1], (history[0], True), tmp_path).startswith("unknown")
+    commit("{slope: 1}", 10, "fourth")  # a longer training is another design
+    history = subprocess.run(
+        ["git", "-C", str(tmp_path), "log", "--format=%H"], capture_output=True, text=True
+    ).stdout.split()
+    assert timeline.design_commits("config.yaml", tmp_path)["e"][1] == history[0]
     config.write_text("experiments:\n  e:\n    expect: {slope: 2}\n")  # edited, not committed
-    assert timeline.expect_commits("config.yaml", tmp_path)["e"][1] == timeline.UNCOMMITTED
+    assert timeline.design_commits("config.yaml", tmp_path)["e"][1] == timeline.UNCOMMITTED
 
 
 def test_a_prediction_on_seeds_of_its_pilot_is_never_confirmatory(tmp_path):

@@ -201,8 +201,8 @@ def read(path) -> pd.DataFrame:
     """The claims table at ``path`` as written by the study (empty text cells stay empty,
     not NaN)."""
     text = [c for c in COLUMNS if c in ("by", "group", "rivals", "rivals_agreeing", "identity")]
-    text += ["seed_slopes", "exploratory", "sensitivity", "expect_digest", "inference_digest"]
-    text += ["expect_commit"]
+    text += ["seed_slopes", "exploratory", "sensitivity", "design_digest", "inference_digest"]
+    text += ["design_commit"]
     text += ["trained_commit", "prediction_first"]
     table = pd.read_csv(path, dtype=dict.fromkeys(text, str))
     return table.fillna({c: "" for c in text if c in table})

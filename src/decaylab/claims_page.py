@@ -56,7 +56,7 @@ def _row(row: pd.Series) -> str:
         html.escape(row["identity"] or "none guards this claim"),
         html.escape(row["sensitivity"]),
         html.escape(row["exploratory"] or "—"),
-        html.escape(f"{first} (prediction {str(row.get('expect_commit', ''))[:10]}, runs "
+        html.escape(f"{first} (prediction {str(row.get('design_commit', ''))[:10]}, runs "
                     f"{str(row.get('trained_commit', ''))[:10]})"),
     ]  # fmt: skip
     return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"

@@ -1,13 +1,13 @@
 """What was fixed when: whether a claim's prediction was committed before the runs that judge it.
 
-Per claim, the digest of its experiment's ``expect`` block as the config file holds it now, the
-commit at which that block last changed (walking the file's history in git until the block
-differs), and the earliest commit that trained any of the experiment's runs (the shards'
-provenance records). The prediction predates the runs when its commit is an ancestor of, or is,
-that training commit, the training ran from a clean checkout, and none of the experiment's seeds
-was in its design before the prediction's commit (runs of those seeds may have been seen: the
-store of trained runs makes retraining them reproduce what was seen, so retraining alone never
-makes a claim confirmatory).
+Per claim, the digest of its experiment's design (its ``expect`` block and every setting that
+decides what trains: :func:`_design_digests`) as the config file holds it now, the commit at
+which that design last changed (walking the file's history in git until it differs), and the
+earliest commit that trained any of the experiment's runs (the shards' provenance records). The
+prediction predates the runs when its commit is an ancestor of, or is, that training commit, the
+training ran from a clean checkout, and none of the experiment's seeds was in its design before
+the prediction's commit (runs of those seeds may have been seen: the store of trained runs makes
+retraining them reproduce what was seen, so retraining alone never makes a claim confirmatory).
 """
 
 from __future__ import annotations
@@ -38,29 +38,41 @@ def digest(block) -> str:
     return hashlib.sha256(json.dumps(block, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def _expect_digests(text: str) -> dict[str, str]:
-    """Per experiment of a config file's ``text``, the digest of its ``expect`` block."""
+PRESENTATION = ("description", "figures")
+"""The keys of an experiment that do not decide what trains or how it is judged."""
+
+
+def _design_digests(text: str) -> dict[str, str]:
+    """Per experiment with an ``expect`` in a config file's ``text``, the digest of its design:
+    the prediction and every setting that decides which runs train and how they are judged
+    (grid, seeds, gates, margins: all keys but :data:`PRESENTATION`), and its data set's entry."""
     try:
-        experiments = (yaml.safe_load(text) or {}).get("experiments") or {}
+        config = yaml.safe_load(text) or {}
     except yaml.YAMLError:
         return {}
+    experiments, datasets = config.get("experiments") or {}, config.get("datasets") or {}
     return {
-        name: digest(settings["expect"])
+        name: digest(
+            {
+                **{k: v for k, v in settings.items() if k not in PRESENTATION},
+                "dataset_settings": datasets.get(settings.get("dataset")),
+            }
+        )
         for name, settings in experiments.items()
         if isinstance(settings, dict) and "expect" in settings
     }
 
 
-def expect_commits(config_path: str, folder: Path = Path(".")) -> dict[str, tuple[str, str]]:
+def design_commits(config_path: str, folder: Path = Path(".")) -> dict[str, tuple[str, str]]:
     """Per experiment with an ``expect`` in ``config_path`` (relative to ``folder``, a git
-    checkout): the block's digest now and the commit at which it last changed
+    checkout): its design's digest now and the commit at which that last changed
     (:data:`UNCOMMITTED` where the working file differs from the last commit; "" without git)."""
-    now = _expect_digests((folder / config_path).read_text())
+    now = _design_digests((folder / config_path).read_text())
     history = (_git("log", "--format=%H", "--", config_path, folder=folder) or "").split()
     found = {name: (value, UNCOMMITTED if history else "") for name, value in now.items()}
     open_names = set(now)
-    for commit in history:  # newest first: walk back while the block is unchanged
-        then = _expect_digests(_git("show", f"{commit}:{config_path}", folder=folder) or "")
+    for commit in history:  # newest first: walk back while the design is unchanged
+        then = _design_digests(_git("show", f"{commit}:{config_path}", folder=folder) or "")
         for name in list(open_names):
             if then.get(name) != now[name]:
                 open_names.discard(name)
@@ -119,16 +131,16 @@ def training_commits(study: dict, folder: Path = Path(".")) -> dict[str, tuple[s
     return {name: min(entries, key=when) for name, entries in per_experiment.items()}
 
 
-def predates(expect_commit: str, trained: tuple[str, bool] | None, folder=Path(".")) -> str:
+def predates(design_commit: str, trained: tuple[str, bool] | None, folder=Path(".")) -> str:
     """``yes`` when the prediction's commit is an ancestor of (or is) the training commit and
     that training ran from a clean checkout, ``no`` when it is not, ``unknown`` otherwise."""
-    if not expect_commit or trained is None:
+    if not design_commit or trained is None:
         return "unknown"
-    if expect_commit == UNCOMMITTED:
+    if design_commit == UNCOMMITTED:
         return "no"
     commit, dirty = trained
     ancestor = subprocess.run(
-        ["git", "-C", str(folder), "merge-base", "--is-ancestor", expect_commit, commit],
+        ["git", "-C", str(folder), "merge-base", "--is-ancestor", design_commit, commit],
         capture_output=True,
     ).returncode
     if ancestor == 1:
@@ -153,15 +165,15 @@ def inference_digest() -> str:
 
 
 def stamp(table, config_paths: list[str], study: dict, folder: Path = Path(".")):
-    """The claims ``table`` with, per claim, ``expect_digest``, ``inference_digest``
-    (:func:`inference_digest`), ``expect_commit``, ``trained_commit`` and ``prediction_first``
+    """The claims ``table`` with, per claim, ``design_digest``, ``inference_digest``
+    (:func:`inference_digest`), ``design_commit``, ``trained_commit`` and ``prediction_first``
     (:func:`predates`); the last of ``config_paths`` that has an experiment's ``expect`` is the
     one it was read from."""
     blocks: dict[str, tuple[str, str]] = {}
     seen: dict[str, set] = {}
     seeds: dict[str, set] = {}
     for path in config_paths:
-        found_here = expect_commits(path, folder)
+        found_here = design_commits(path, folder)
         blocks.update(found_here)
         commits = {name: block[1] for name, block in found_here.items()}
         seen.update(seeds_seen_before(path, commits, folder))
@@ -173,9 +185,9 @@ def stamp(table, config_paths: list[str], study: dict, folder: Path = Path("."))
         for block, e in zip(found, table["experiment"], strict=True)
     ]
     return table.assign(
-        expect_digest=[block[0] for block in found],
+        design_digest=[block[0] for block in found],
         inference_digest=inference_digest(),
-        expect_commit=[block[1] for block in found],
+        design_commit=[block[1] for block in found],
         trained_commit=[trained[e][0] if e in trained else "" for e in table["experiment"]],
         prediction_first=first,
     )
