@@ -243,8 +243,9 @@ def gates_text(row) -> str:
     did not."""
     if not np.isfinite(row["n_fitted"]):
         return ""
+    counts = {c: row.get(c, np.nan) for c in GATE_COUNTS}  # a table older than a gate lacks it
     failed = [
-        f"{int(row[c])} {GATE_WORDS[c]}" for c in GATE_COUNTS if np.isfinite(row[c]) and row[c] > 0
+        f"{int(n)} {GATE_WORDS[c]}" for c, n in counts.items() if np.isfinite(n) and n > 0
     ]
     return f"{int(row['n_fitted'])} of {int(row['n_x'])}" + (
         f" ({', '.join(failed)})" if failed else ""
@@ -284,14 +285,26 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def status(table: pd.DataFrame) -> str:
-    """Whether a stamped claims ``table``'s verdicts are confirmatory (every prediction committed
-    before the runs that judge it, ``prediction_first``) or exploratory, in one sentence."""
+    """Whether a stamped claims ``table``'s verdicts are confirmatory (the design committed before
+    the runs that judge it, on fresh seeds: ``prediction_first``) or exploratory, in one
+    sentence."""
     first = table["prediction_first"].eq("yes")
     if first.all():
-        return "Confirmatory: every prediction was committed before the runs that judge it."
+        return (
+            "Confirmatory: every prediction's design was committed before the runs that judge "
+            "it, on seeds it had never listed."
+        )
+    if not first.any():
+        return (
+            f"Exploratory: none of the {len(table)} predictions' designs was committed before "
+            "the runs that judge them on fresh seeds; their verdicts test nothing fixed in "
+            "advance."
+        )
+    confirmed = ", ".join(sorted(set(table.loc[first, "experiment"])))
     return (
-        f"Exploratory: {int((~first).sum())} of {len(table)} predictions were not committed "
-        "before the runs that judge them; their verdicts test nothing fixed in advance."
+        f"{int(first.sum())} of {len(table)} predictions are confirmatory ({confirmed}: the "
+        "design committed before the runs, on seeds it had never listed); the other "
+        f"{int((~first).sum())} are exploratory: their verdicts test nothing fixed in advance."
     )
 
 
