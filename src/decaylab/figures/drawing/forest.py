@@ -43,7 +43,11 @@ def draw(prepared: Prepared, ax=None):
     finite = claims[["ci95_low", "ci95_high", "slope"]].to_numpy(float)
     reach = np.concatenate([finite[np.isfinite(finite)], bands[["low", "high"]].to_numpy().ravel()])
     ax.set_xlim(reach.min() - 0.2, reach.max() + 0.2)
-    ax.set_xlabel("slope: of ln λ* on ln x (equilibrium: of ln(η/‖w‖²) on ln(η·λ))", fontsize=9)
+    ax.set_xlabel(
+        "slope of ln λ* on ln x; equilibrium: slope of ln θ (or ln η/‖w‖²) on ln(η·λ), "
+        "constant ln(θ/√(2ηλ))",
+        fontsize=9,
+    )
     seeds = ", ".join(str(s) for s in prepared.notes["seeds"])
     ax.set_title(
         f"Each claim's estimate with its 90 % (thick) and 95 % (thin) t intervals over {seeds} "
