@@ -244,9 +244,7 @@ def gates_text(row) -> str:
     if not np.isfinite(row["n_fitted"]):
         return ""
     counts = {c: row.get(c, np.nan) for c in GATE_COUNTS}  # a table older than a gate lacks it
-    failed = [
-        f"{int(n)} {GATE_WORDS[c]}" for c, n in counts.items() if np.isfinite(n) and n > 0
-    ]
+    failed = [f"{int(n)} {GATE_WORDS[c]}" for c, n in counts.items() if np.isfinite(n) and n > 0]
     return f"{int(row['n_fitted'])} of {int(row['n_x'])}" + (
         f" ({', '.join(failed)})" if failed else ""
     )
