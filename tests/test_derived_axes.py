@@ -1,9 +1,10 @@
 """Training-set sizes swept inside one split, and strengths written as a timescale or as η0·λ."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from decaylab import data, grid, runner
+from decaylab import data, grid, optima, runner
 
 EXPERIMENT = {
     "dataset": "moons",
@@ -68,3 +69,22 @@ def test_an_experiment_without_sizes_keeps_its_shard_spec():
     one = {k: v for k, v in EXPERIMENT.items() if k != "train_size"}
     (shard,) = grid.shards("one", one)
     assert shard.name == "adam" and "train_size" not in shard.as_params()
+
+
+def test_a_budget_crossed_as_a_factor_is_a_shard_per_value_whose_anneal_scales_with_it(moons):
+    """``epochs: [a, b]``: one shard per budget; a ``wsd`` schedule without a horizon anneals over
+    each shard's own training, so the horizon follows the budget and is not a group of λ*."""
+    train, test = moons
+    experiment = {**EXPERIMENT, "epochs": [2, 6], "schedule": {"kind": "wsd"},
+                  "regularization": {"kind": "l2", "strength": [0.0, 0.01]}}  # fmt: skip
+    experiment.pop("train_size")
+    shards = grid.shards("budget", experiment)
+    assert [s.name for s in shards] == ["adam_e2", "adam_e6"]
+    tables = [runner.train(s.as_params(), train, test).runs for s in shards]
+    for epochs, runs in zip((2, 6), tables, strict=True):
+        updates = runs["updates_per_epoch"].iloc[0]
+        assert (runs["decay_steps"] == epochs * updates).all()
+        assert (runs["final_learning_rate"] < runs["learning_rate"]).all()  # annealed at its end
+    both = pd.concat(tables, ignore_index=True)
+    assert "decay_steps" not in optima.groups_of(both, "epochs")
+    assert optima.groups_of(both, "epochs") == ["learning_rate"]

@@ -339,10 +339,11 @@ def _cap_problems(key, experiment, shards, dataset: DataFacts) -> list[str]:
     """The cap on the updates per run (:data:`MAX_UPDATES`)."""
     found = []
     steps = shard.updates_per_epoch(dataset.training_rows, experiment["batch_size"])
-    updates = experiment["epochs"] * steps
+    epochs = max(grid.as_list(experiment["epochs"]))
+    updates = epochs * steps
     if updates > MAX_UPDATES:
         found.append(
-            f"{key}.epochs: {experiment['epochs']} epochs × {steps} updates = {updates:,} "
+            f"{key}.epochs: {epochs} epochs × {steps} updates = {updates:,} "
             f"updates per run; at most {MAX_UPDATES:,} unless allow_large: true"
         )
     return found

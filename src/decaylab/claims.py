@@ -122,8 +122,9 @@ def _identities(claim: dict, group, key: tuple, measured: Measured, gates: Gates
 
 
 def expected_width(claim: dict, group) -> float:
-    """The 90 % interval's width the pilot led to expect (``expected_width``, one number or one
-    per group, written in the config before the run); NaN where none was written."""
+    """The 90 % interval's width the pilot led to expect for ``group`` (``claim``'s
+    ``expected_width``: one number or one per group, written in the config before the run); NaN
+    where none was written."""
     width = claim.get("expected_width", np.nan)
     if isinstance(width, dict):
         width = width.get(group, np.nan)

@@ -201,8 +201,9 @@ def resolve_horizon(run: dict, training_steps: int) -> dict:
 
 
 def shards(name: str, experiment: dict) -> list[Shard]:
-    """Expand one experiment of the config into its shards: one per optimizer and training-set
-    size (``train_size``: that many rows of the training part, :func:`decaylab.data.subsample`).
+    """Expand one experiment of the config into its shards: one per optimizer, training-set
+    size (``train_size``: that many rows of the training part, :func:`decaylab.data.subsample`)
+    and budget (``epochs`` given as a list: the number of updates T as a crossed factor).
 
     Schedule and regularization kinds are per-run choices inside a shard; only what changes
     the computation's shapes or the optimizer's state splits shards.
@@ -210,8 +211,11 @@ def shards(name: str, experiment: dict) -> list[Shard]:
     schedule = experiment.get("schedule", {"kind": "constant"})
     kinds = as_list(schedule.get("kind", "constant"))
     sizes = as_list(experiment.get("train_size", [None]))
+    crossed_budget = isinstance(experiment["epochs"], list)
     result = []
-    for optimizer, size in itertools.product(as_list(experiment.get("optimizer", "sgd")), sizes):
+    for optimizer, size, epochs in itertools.product(
+        as_list(experiment.get("optimizer", "sgd")), sizes, as_list(experiment["epochs"])
+    ):
         nesterov = bool(experiment.get("nesterov", False)) and optimizer == "momentum"
         settings = {
             "dataset": experiment["dataset"],
@@ -224,7 +228,7 @@ def shards(name: str, experiment: dict) -> list[Shard]:
                 if key in schedule
                 and any(key in registry.SCHEDULES[kind].options for kind in kinds)
             },
-            "epochs": experiment["epochs"],
+            "epochs": epochs,
             "batch_size": experiment["batch_size"],
             "shuffle": experiment.get("shuffle", False),
             "history_stride": experiment.get("history_stride", 1),
@@ -235,6 +239,7 @@ def shards(name: str, experiment: dict) -> list[Shard]:
             settings["train_size"] = size
         shard_name = optimizer + ("_nesterov" if nesterov else "")
         shard_name += "" if size is None else f"_n{size}"
+        shard_name += f"_e{epochs}" if crossed_budget else ""
         result.append(Shard(name, shard_name, settings, runs_of(experiment, optimizer)))
     return result
 

@@ -79,11 +79,21 @@ def learned_nothing(metric: str, train_y: np.ndarray, validation_y: np.ndarray, 
 
 def groups_of(runs: pd.DataFrame, x: str) -> list[str]:
     """The settings that vary between the runs besides ``x``, λ and the seed: each combination
-    (e.g. optimizer × regularization kind) has its own λ* curve."""
+    (e.g. optimizer × regularization kind) has its own λ* curve. A setting that is a function of
+    ``x`` alone (a ``wsd`` horizon that follows a crossed budget) varies with it, and is not a
+    group."""
+
+    def follows_x(c: str) -> bool:
+        return bool((runs.groupby(x)[c].nunique(dropna=False) == 1).all())
+
     return [
         c
         for c in tables.SETTINGS
-        if c in runs and c != x and c not in SEARCHED and runs[c].nunique(dropna=True) > 1
+        if c in runs
+        and c != x
+        and c not in SEARCHED
+        and runs[c].nunique(dropna=True) > 1
+        and not follows_x(c)
     ]
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from decaylab import data, equilibrium, evaluate, files, grid, models, provenance, registry
+from decaylab import data, evaluate, files, grid, models, provenance, registry
 from decaylab import store as store_module
 from decaylab.data import CLASSIFICATION, Dataset
 from decaylab.results import assemble
@@ -240,6 +240,8 @@ def diagnostics(result, config: ShardConfig, training_steps: int, steps_per_epoc
     """The equilibrium diagnostics of ``result``'s runs (:mod:`decaylab.equilibrium`): the
     cumulative decay D, and over the last fifth of the constant-rate phase the weight norm's
     relative drift and the root mean square angular update per step."""
+    from decaylab import equilibrium  # with the inference it pulls in: not for planning
+
     runs = result.runs
     start, end = equilibrium.constant_phase(runs, training_steps)
     return {
