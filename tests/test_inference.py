@@ -140,8 +140,9 @@ def test_the_95_percent_interval_covers_the_true_slope_in_simulation():
 
 
 def test_a_row_out_of_equilibrium_at_its_optimum_is_counted_and_left_out():
-    """The ``equilibrated`` gate: a row passes where every seed at its arg-min has D ≥ 2 and a
-    norm drift below 5 %; the transient rows fail it, and without thresholds every row passes."""
+    """The ``equilibrated`` gate: a row passes where at least three λ reach D ≥ 2 on every seed
+    and its arg-min's norm drifts by less than 5 %; the transient rows fail it, and without
+    thresholds every row passes."""
     values, _ = bowls(slope=-1.0)
     surface = surface_of(values)
     decay = np.ones(values.shape) * np.array([0.5, 1.0, 3.0, 10.0, 30.0])[:, None, None]
@@ -156,3 +157,21 @@ def test_a_row_out_of_equilibrium_at_its_optimum_is_counted_and_left_out():
     np.testing.assert_array_equal(found.admitted, expected)
     assert set(found.failed[~expected]) == {"equilibrated"}
     assert inference.estimate_group(surface, GATES, WORST, None).admitted.all()
+
+
+def test_the_grid_is_restricted_to_equilibrium_before_the_arg_min():
+    """D = η0·λ·T grows with λ: each row keeps its λ from the first that reaches D ≥ 2, the
+    restriction of the design, whatever the metric says (the arg-min is taken afterwards)."""
+    values, _ = bowls(slope=-1.0)
+    decay = (LEARNING_RATES[:, None, None] * HALF_DECADES[None, :, None] * 1e3) * np.ones(
+        values.shape
+    )
+    surface = surface_of(values)
+    surface = optima.Surface((), surface.xs, surface.strengths, values, surface.train_loss, decay)
+    restricted = inference.equilibrium_grid(surface, 2.0)
+    for i, lr in enumerate(LEARNING_RATES):
+        expected = HALF_DECADES[lr * HALF_DECADES * 1e3 >= 2.0]
+        kept = restricted.strengths[i][~np.isnan(restricted.strengths[i])]
+        np.testing.assert_array_equal(kept, expected)
+        np.testing.assert_array_equal(restricted.values[i, : len(kept)],
+                                      values[i, len(HALF_DECADES) - len(kept) :])  # fmt: skip

@@ -184,8 +184,9 @@ def slope(runs: pd.DataFrame, gates: inference.Gates | None = None,
     - ``angular_update``: the parameter-free prediction, two rows by ``quantity``: ``slope``, of
       ``log θ`` on ``log(η·λ)`` (theory ½), and ``constant``, the mean of ``log(θ/√(2ηλ))``
       (theory 0), θ the root mean square angular update per step (``angular_update``). At
-      equilibrium under SGD the norm stays put, ``(1 − ηλ)²‖w‖² + η²‖g‖² = ‖w‖²`` with g ⊥ w, so
-      ``θ² ≈ η²‖g‖²/‖w‖² = 2ηλ − (ηλ)²`` (Kosson et al., 2024).
+      equilibrium under SGD with g ⊥ w and a settled norm, ``w' = (1 − ηλ)w − ηg`` and
+      ``‖w'‖ = ‖w‖`` give ``cos θ = 1 − ηλ``, so ``θ = √(2ηλ)·(1 + ηλ/12 + …)`` (Kosson et al.,
+      2024).
     """
     table = _statistic_rows(runs, gates, statistic)
     return table.assign(
@@ -222,14 +223,18 @@ def _statistic_rows(runs: pd.DataFrame, gates, statistic: str) -> pd.DataFrame:
 def measure(runs: pd.DataFrame, statistic: str = "effective_rate"):
     """A function of the gates giving the :class:`decaylab.inference.Measured` ``statistic`` of
     ``runs`` (:func:`slope`; of the λ* estimator's gates only ``decay`` and ``drift`` apply).
-    With ``angular_update`` the groups are the two quantities, and the effective rate's slope
-    is the slope's exploratory companion."""
+    With ``angular_update`` the groups are the two quantities; the effective rate's slope is the
+    slope's exploratory companion, and the constant per η0 the constant's (the theory says θ
+    depends on η·λ alone, so they should agree)."""
 
     def measured(gates) -> inference.Measured:
         found = slope(runs, gates, statistic)
         if statistic == "effective_rate":
             return inference.Measured([], found, found.iloc[:0])
-        companion = slope(runs, gates).assign(quantity="slope")
-        return inference.Measured(["quantity"], found, companion)
+        companion = [slope(runs, gates).assign(quantity="slope")]
+        for lr, at in runs.groupby("learning_rate"):  # θ should not depend on η0 at fixed η·λ
+            row = slope(at, gates, statistic).set_index("quantity").loc[["constant"]]
+            companion.append(row.reset_index().assign(statistic=f"constant at η0 = {lr:g}"))
+        return inference.Measured(["quantity"], found, pd.concat(companion, ignore_index=True))
 
     return measured

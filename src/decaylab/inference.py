@@ -18,9 +18,11 @@ The gates (:class:`Gates`, written in the config with the prediction) admit a ro
 
 - ``trained``: its least-regularized runs trained (:func:`decaylab.optima.converged`),
 - ``equilibrated`` (only where the gates give ``decay`` or ``drift``: a prediction about the
-  equilibrium): at the seed-mean arg-min, every seed's cumulative decay D = Σ_t d_t is at least
-  ``decay`` and its weight norm moved by less than the fraction ``drift`` over the last fifth of
-  the constant-rate phase (:mod:`decaylab.equilibrium`; a run without such a phase fails),
+  equilibrium): with ``decay``, the row's grid is first restricted to the λ at which every
+  seed's cumulative decay D = Σ_t d_t reached it (:func:`equilibrium_grid`, before the arg-min),
+  and at least three such λ remain; with ``drift``, every seed's weight norm at the arg-min moved
+  by less than that fraction over the last fifth of the constant-rate phase
+  (:mod:`decaylab.equilibrium`; a run without such a phase fails),
 - ``learned``: its best seed-mean metric lies within ``learned`` of the way from the group's
   best to that of a network that learned nothing,
 - ``resolved``: the basin is deeper than the seed noise: the seed mean of
@@ -164,18 +166,19 @@ def _resolved(values: np.ndarray, centre: np.ndarray, depth: np.ndarray, resolut
     if seeds < 2:
         return mean > 0
     at_centre = values[np.arange(len(centre)), centre, :]
-    error = np.std(at_centre, axis=1, ddof=1) / np.sqrt(seeds)
+    with np.errstate(invalid="ignore"):  # a row with no finite run (diverged, or no λ left)
+        error = np.std(at_centre, axis=1, ddof=1) / np.sqrt(seeds)
     return np.isfinite(mean) & (mean > resolution * np.nan_to_num(error, nan=np.inf))
 
 
 def _equilibrated(surface: optima.Surface, centre: np.ndarray, gates: Gates) -> np.ndarray:
-    """Per row: whether every seed's run at the arg-min ``centre`` has a cumulative decay of at
-    least ``gates.decay`` and a norm drift below ``gates.drift`` (each where given; NaN fails)."""
+    """Per row of a ``surface`` restricted by :func:`equilibrium_grid`: whether at least three
+    strengths (a quadratic's) reached ``gates.decay``, and every seed's run at the arg-min
+    ``centre`` has a norm drift below ``gates.drift`` (each where given; NaN fails)."""
     passed = np.ones(len(centre), dtype=bool)
     rows = np.arange(len(centre))
     if gates.decay is not None:
-        decay = np.nan_to_num(surface.decay[rows, centre, :], nan=-np.inf)
-        passed &= np.all(decay >= gates.decay, axis=1)
+        passed &= np.sum(~np.isnan(surface.strengths), axis=1) >= 3
     if gates.drift is not None:
         drift = np.nan_to_num(surface.drift[rows, centre, :], nan=np.inf)
         passed &= np.all(drift < gates.drift, axis=1)
@@ -222,9 +225,32 @@ class GroupEstimate:
         return least_squares_slopes(np.log(self.xs[rows]), self.log_vertex[rows])
 
 
+def equilibrium_grid(surface: optima.Surface, decay: float) -> optima.Surface:
+    """``surface`` with each row's λ grid restricted, before any arg-min, to the strengths at
+    which every seed's run reached the cumulative decay ``decay`` (D grows with λ, so these are
+    the row's largest λ; the rest are dropped and the row is NaN-padded). A restriction of the
+    design, not of the outcome: gating on D at the estimated λ* would keep a row exactly where
+    λ* ≥ c/η0, a boundary of slope −1 that biases the very slope under test."""
+    rows, width, seeds = surface.values.shape
+    keep = np.all(np.nan_to_num(surface.decay, nan=-np.inf) >= decay, axis=2)
+    arrays = {
+        "strengths": np.full((rows, width), np.nan),
+        "values": np.full((rows, width, seeds), np.inf),
+        "decay": np.full((rows, width, seeds), np.nan),
+        "drift": np.full((rows, width, seeds), np.nan),
+    }
+    for i in range(rows):
+        columns = np.flatnonzero(keep[i] & ~np.isnan(surface.strengths[i]))
+        for name, target in arrays.items():
+            target[i, : len(columns)] = getattr(surface, name)[i, columns]
+    return dataclasses.replace(surface, **arrays)
+
+
 def estimate_group(surface: optima.Surface, gates: Gates, worst, untrained) -> GroupEstimate:
     """The :class:`GroupEstimate` of one ``surface`` under ``gates`` (``worst`` and ``untrained``
     as :func:`row_gates`')."""
+    if gates.decay is not None:
+        surface = equilibrium_grid(surface, gates.decay)
     found = vertices(surface.values, surface.strengths, gates.window, worst)
     passed = row_gates(surface, found, gates, worst, untrained)
     failed = np.full(len(surface.xs), "", dtype=object)

@@ -176,7 +176,8 @@ def stamp(table, config_paths: list[str], study: dict, folder: Path = Path("."))
         found_here = design_commits(path, folder)
         blocks.update(found_here)
         commits = {name: block[1] for name, block in found_here.items()}
-        seen.update(seeds_seen_before(path, commits, folder))
+        for name, listed in seeds_seen_before(path, commits, folder).items():
+            seen[name] = seen.get(name, set()) | listed  # every config file's history counts
         seeds.update(_experiment_seeds((folder / path).read_text()))
     trained = training_commits(study, folder)
     found = [blocks.get(e, ("", "")) for e in table["experiment"]]
