@@ -167,7 +167,7 @@ def test_the_window_is_the_last_fifth_of_the_constant_phase():
 def test_the_engine_measures_the_angle_a_kernel_turns():
     """Two runs' kernels and their update: turned by known angles in a plane, rescaled (the
     angle ignores the norm); the bias is not a kernel and is left out."""
-    from decaylab import chunk
+    from decaylab import models, transforms
 
     theta = np.array([0.01, 0.3])
     old = np.zeros((2, 3, 2))
@@ -177,7 +177,7 @@ def test_the_engine_measures_the_angle_a_kernel_turns():
     bias = np.ones((2, 2))
     before = [{"kernel": old, "bias": bias}, {"kernel": old}]
     after = [{"kernel": new, "bias": 3 * bias}, {"kernel": old}]
-    found = np.asarray(chunk.rotation_terms(before, after))
+    found = np.asarray(transforms.rotation_terms(before, after, models.decay_mask(before)))
     np.testing.assert_allclose(found[:, 0], theta**2, rtol=1e-9)
     np.testing.assert_allclose(found[:, 1], 2.0)
 

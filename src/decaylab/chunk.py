@@ -230,33 +230,12 @@ def metrics(plan: Plan, params, statistics, coefficients, data: Data) -> dict:
     }
 
 
-def rotation_terms(old_params, new_params):
-    """``(K, 2)``: per run, the sum over trained kernels of the squared angle θ² between a kernel
-    before and after an update, and the number of kernels. ``θ = 2·arcsin(c/2)`` from the chord
-    ``c = ‖w/‖w‖ − w'/‖w'‖‖`` (exact, and accurate for small angles where ``arccos`` of the
-    cosine is not)."""
-    total, count = 0.0, 0
-    decayed = tree.flatten(models.decay_mask(old_params))
-    for old, new, decays in zip(tree.flatten(old_params), tree.flatten(new_params), decayed,
-                                strict=True):  # fmt: skip
-        if not decays:
-            continue
-        k = ops.shape(old)[0]
-        old, new = ops.reshape(old, (k, -1)), ops.reshape(new, (k, -1))
-        unit_old = old / ops.sqrt(ops.sum(ops.square(old), axis=1, keepdims=True))
-        unit_new = new / ops.sqrt(ops.sum(ops.square(new), axis=1, keepdims=True))
-        chord = ops.sqrt(ops.sum(ops.square(unit_old - unit_new), axis=1))
-        total = total + ops.square(2.0 * ops.arcsin(ops.minimum(chord / 2.0, 1.0)))
-        count += 1
-    return ops.stack([total, ops.zeros_like(total) + count], axis=1)
-
-
 def history_row(plan: Plan, inputs: StepInputs, epoch, state: TrainingState):
     """``(K, len(HISTORY_COLUMNS))``: the record of ``state``, the state after ``epoch``
     epochs, its columns placed by name: the epoch, :func:`metrics`, the learning rate of
     the epoch's last update ``η_{e·M − 1}`` (η_0 at epoch 0), and on a scale-invariant network
     the angular update ``sqrt(mean θ²)`` over the steps and trained kernels since the last record
-    (:func:`rotation_terms`; NaN on other networks and before any step)."""
+    (:func:`decaylab.transforms.rotation_terms`; NaN on other networks and before any step)."""
     last_step = ops.maximum(epoch * plan.layout.updates_per_epoch - 1, 0)
     lr = learning_rate(plan, last_step, inputs.hp, inputs.kinds["schedule"])
     total, count = state.rotation[:, 0], state.rotation[:, 1]
@@ -308,7 +287,8 @@ def train_step(plan: Plan, inputs: StepInputs, state: TrainingState, rows, row_m
 
     rotation = state.rotation
     if plan.model.scale_invariant:
-        rotation = keep(rotation + rotation_terms(state.params, new_params), rotation)
+        turned = transforms.rotation_terms(state.params, new_params, models.decay_mask(new_params))
+        rotation = keep(rotation + turned, rotation)
     return (
         TrainingState(
             tree.map_structure(keep, new_params, state.params),

@@ -383,14 +383,8 @@ def abs_norm(params):
 
 def save_params(path, params) -> None:
     """Write stacked parameters to an ``.npz`` file (keys ``layer0/kernel``, ``layer0/bias`` …)."""
-    np.savez(
-        path,
-        **{
-            f"layer{i}/{name}": np.asarray(v)
-            for i, layer in enumerate(params)
-            for name, v in layer.items()
-        },
-    )
+    np.savez(path, **{f"layer{i}/{name}": np.asarray(v) for i, layer in enumerate(params)
+                      for name, v in layer.items()})  # fmt: skip
 
 
 def load_params(path) -> list[dict[str, np.ndarray]]:

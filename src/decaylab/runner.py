@@ -200,17 +200,8 @@ def train(
         train_set = data.subsample(train_set, shard["train_size"])
     rows = len(train_set.y)
     updates = updates_per_epoch(rows, shard["batch_size"])
-    horizon = shard["epochs"] * updates
-    shard = {
-        **shard,
-        "runs": [
-            grid.resolve_horizon(grid.resolve_strength(r, updates), horizon) for r in shard["runs"]
-        ],
-    }
+    shard, plain = _resolved(shard, updates)
     config = shard_config(shard)
-    plain = [
-        {k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS} for r in shard["runs"]
-    ]
     resolved = resolve_runs(config, plain)
     validation = engine_options.get("validation")
     device = backend.device_description(backend.resolve_device(shard.get("device", "cpu")))
@@ -229,20 +220,29 @@ def train(
     result = assemble(
         config, resolved, [entries[key] for key in keys], train_set.task, validation is not None
     )
-    result.runs = result.runs.assign(**diagnostics(result, config, horizon, updates))
+    result.runs = result.runs.assign(**diagnostics(result, config, updates))
     result.device, result.seconds = device, time.perf_counter() - started
     result.resumed_from = trained.resumed_from if trained else 0
     _label(result, shard, rows, keys, [entries[key].meta for key in keys], len(missing))
     return result
 
 
-def diagnostics(result, config: ShardConfig, training_steps: int, steps_per_epoch: int) -> dict:
+def _resolved(shard: dict, updates: int) -> tuple[dict, list[dict]]:
+    """``shard`` with each run's derived strength and ``wsd`` horizon filled in (``updates`` per
+    epoch), and its runs without the derived axes: what the engine trains."""
+    horizon = shard["epochs"] * updates
+    runs = [grid.resolve_horizon(grid.resolve_strength(r, updates), horizon) for r in shard["runs"]]
+    plain = [{k: v for k, v in r.items() if k not in registry.DERIVED_STRENGTHS} for r in runs]
+    return {**shard, "runs": runs}, plain
+
+
+def diagnostics(result, config: ShardConfig, steps_per_epoch: int) -> dict:
     """The equilibrium diagnostics of ``result``'s runs (:mod:`decaylab.equilibrium`): the
     cumulative decay D, and over the last fifth of the constant-rate phase the weight norm's
     relative drift and the root mean square angular update per step."""
     from decaylab import equilibrium  # with the inference it pulls in: not for planning
 
-    runs = result.runs
+    runs, training_steps = result.runs, config.epochs * steps_per_epoch
     start, end = equilibrium.constant_phase(runs, training_steps)
     return {
         "cumulative_decay": equilibrium.cumulative_decay(

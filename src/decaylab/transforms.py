@@ -214,3 +214,24 @@ OPTIMIZERS = {
     "adagrad": lambda nesterov: adagrad(),
 }
 """The optimizer transform of each name of ``registry.OPTIMIZERS``."""
+
+
+def rotation_terms(old_params, new_params, mask):
+    """``(K, 2)``: per run, the sum over the kernels ``mask`` marks of the squared angle θ² between
+    a kernel before and after an update, and the number of kernels. ``θ = 2·arcsin(c/2)`` from
+    the chord ``c = ‖w/‖w‖ − w'/‖w'‖‖`` (exact, and accurate for small angles where ``arccos``
+    of the cosine is not)."""
+    total, count = 0.0, 0
+    decayed = tree.flatten(mask)
+    for old, new, decays in zip(tree.flatten(old_params), tree.flatten(new_params), decayed,
+                                strict=True):  # fmt: skip
+        if not decays:
+            continue
+        k = ops.shape(old)[0]
+        old, new = ops.reshape(old, (k, -1)), ops.reshape(new, (k, -1))
+        unit_old = old / ops.sqrt(ops.sum(ops.square(old), axis=1, keepdims=True))
+        unit_new = new / ops.sqrt(ops.sum(ops.square(new), axis=1, keepdims=True))
+        chord = ops.sqrt(ops.sum(ops.square(unit_old - unit_new), axis=1))
+        total = total + ops.square(2.0 * ops.arcsin(ops.minimum(chord / 2.0, 1.0)))
+        count += 1
+    return ops.stack([total, ops.zeros_like(total) + count], axis=1)
