@@ -1,6 +1,7 @@
 """Coverage and bias of the judged λ*-slope estimator, simulated on each claim's own grid.
 
     python benchmarks/interval_coverage.py [--config CONFIG] [--study FOLDER] [--draws 1000]
+                                           [--refine POINTS ROUNDS]
 
 Starts from a finished study of ``--config`` in the folder ``--study`` (its
 ``results/tables/EXPERIMENT/runs.csv`` and data split). For every slope claim with an estimate
@@ -13,7 +14,10 @@ nominal 90 % and 95 % intervals (target: within ±3 points), the bias (target < 
 of the estimate and the median 95 % width, and writes ``docs/performance/interval_coverage.json``
 (``--json``), the source of the method page's table. The window and the rows are chosen by the
 estimator's own gates in every draw, so that selection is part of what is measured; coverage is
-among the draws with an estimate (their share is the last column).
+among the draws with an estimate (their share is the last column). An experiment with refinement
+rounds (``refine``), or every claim with ``--refine POINTS ROUNDS``, is simulated with its adaptive
+grid: the config's grid, then each round's values placed on the draw's own seed means
+(:func:`decaylab.calibration.simulate_refined`), so that the adaptation is part of what is measured.
 """
 
 from __future__ import annotations
@@ -34,16 +38,23 @@ from decaylab import calibration, data, docs_blocks, expect, inference, optima
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def claim_settings(config: dict, study: Path):
-    """Per slope claim of ``config``: its experiment, group, x, gates, prediction, rivals and
-    ``(surface, estimate)`` of its real runs."""
+def claim_settings(config: dict, study: Path, refine: dict | None):
+    """Per slope claim of ``config``: its experiment, group, gates, prediction and rivals, the
+    surface and estimate of its real runs (every round), the config's grid (round 0), the cap,
+    and its refinement rounds (``refine`` for every claim where given)."""
     for name, experiment in config["experiments"].items():
         claim = experiment.get("expect", {}).get("slope")
         if not claim:
             continue
         runs = pd.read_csv(study / f"results/tables/{name}/runs.csv")
-        parts = data.load_split(study / f"data/{experiment['dataset']}/split.npz")
         metric = experiment.get("select", "validation_loss")
+        grids = {
+            tuple(s.key): s.strengths
+            for s in optima.surfaces(runs[runs["round"] == 0], claim["x"], metric,
+                                     optima.groups_of(runs, claim["x"]))
+        }  # fmt: skip
+        rounds = refine or experiment.get("refine")
+        parts = data.load_split(study / f"data/{experiment['dataset']}/split.npz")
         train, validation = parts.train, parts.validation
         nothing = optima.learned_nothing(metric, train.y, validation.y, train.task)
         worst, untrained = optima.references(metric, nothing)
@@ -57,7 +68,8 @@ def claim_settings(config: dict, study: Path):
             estimate = inference.estimate_group(surface, gates, worst, untrained)
             if estimate.admitted.sum() < 2:  # no estimate on the real runs: nothing to mimic
                 continue
-            yield name, group, gates, predicted[group], surface, estimate, worst
+            grid = grids[tuple(surface.key)]
+            yield name, group, gates, predicted[group], surface, estimate, grid, worst, rounds
 
 
 def main() -> None:
@@ -66,11 +78,13 @@ def main() -> None:
     parser.add_argument("--study", type=Path, default=ROOT)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--json", default=str(ROOT / "docs/performance/interval_coverage.json"))
+    parser.add_argument("--refine", type=int, nargs=2, metavar=("POINTS", "ROUNDS"))
     args = parser.parse_args()
+    refine = dict(zip(("points", "rounds"), args.refine, strict=True)) if args.refine else None
     config = yaml.safe_load(Path(args.config).read_text())
     rows, started = [], time.perf_counter()
-    for setting in claim_settings(config, args.study):
-        name, group, gates, (prediction, rivals), surface, estimate, worst = setting
+    for setting in claim_settings(config, args.study, refine):
+        name, group, gates, (prediction, rivals), surface, estimate, grid, worst, rounds = setting
         basin = calibration.measure_basin(estimate, surface, worst, gates.window)
         seeds = surface.values.shape[2]
         real_spread = np.std(estimate.seed_slopes(), ddof=1)
@@ -78,13 +92,14 @@ def main() -> None:
             for flatness in (1.0, 0.1):
                 shaped = dataclasses.replace(basin, flatness=flatness)
                 found = calibration.coverage(
-                    surface.xs, surface.strengths, truth, shaped, seeds, args.draws, gates
+                    surface.xs, grid, truth, shaped, seeds, args.draws, gates, refine=rounds
                 )
+                grown = f", +{rounds['rounds']}×{rounds['points']} λ per row" if rounds else ""
                 rows.append(
                     [
                         f"{name} · {group}" if group else name,
                         f"{truth:+g}",
-                        "symmetric" if flatness == 1 else "flat side",
+                        ("symmetric" if flatness == 1 else "flat side") + grown,
                         f"{found['coverage90']:.3f}",
                         f"{found['coverage95']:.3f}",
                         f"{found['bias']:+.3f}",
@@ -109,6 +124,7 @@ def main() -> None:
         Path(args.config).relative_to(ROOT) if Path(args.config).is_absolute() else args.config
     )
     command = f"python benchmarks/interval_coverage.py --config {config_name} --draws {args.draws}"
+    command += f" --refine {args.refine[0]} {args.refine[1]}" if args.refine else ""
     seconds = time.perf_counter() - started
     machine = f"a {os.cpu_count()}-core {platform.machine()} machine in {seconds:.0f} s"
     note = (

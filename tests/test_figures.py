@@ -18,6 +18,7 @@ FIGURES = {
     "heatmap": {"x": "strength", "y": "learning_rate"},
     "strength_curves": {},
     "optimum": {"x": "learning_rate"},
+    "basins": {"x": "learning_rate", "select": "validation_mse"},
     "equilibrium": {},
     "scatter": {"x": "strength", "y": "learning_rate"},
 }
@@ -68,6 +69,7 @@ def test_every_figure_draws_something(case, name):
         "fit",
         "strength_curves",
         "optimum",
+        "basins",
         "equilibrium",
         "scatter",
     ):
@@ -228,6 +230,24 @@ def test_fit_draws_one_line_per_fitted_run_and_no_band():
     assert len(fitted) == 4  # 2 learning rates × 2 strengths, first seed
     bands = [c for c in axes.collections if type(c).__name__.endswith("PolyCollection")]
     assert not bands
+
+
+def test_the_basins_mark_the_points_each_refinement_round_added():
+    """A grid of two λ per η0 and a round that added one more: the round's points are drawn
+    with their own marker and legend entry, and each row's vertex is marked."""
+    experiment = {**BASE, "learning_rate": [0.01, 0.03], "seeds": [0, 1],
+                  "regularization": {"kind": "l2", "strength": [0.001, 0.01, 0.1]}}  # fmt: skip
+    frames, _, _ = study_tables(experiment, data.linear())
+    runs = frames["runs"].assign(round=lambda r: (r["strength"] == 0.01).astype(int))
+    prepared = figures.prepare("basins", {**frames, "runs": runs}, x="learning_rate",
+                               select="validation_mse")  # fmt: skip
+    points = prepared.frames["points"]
+    assert sorted(points["round"].unique()) == [0, 1] and len(points) == 12
+    assert set(prepared.frames["vertices"]["learning_rate"]) <= {0.01, 0.03}
+    figure = figures.make("basins", {**frames, "runs": runs}, x="learning_rate",
+                          select="validation_mse")  # fmt: skip
+    labels = [t.get_text() for t in figure.axes[-1].get_legend().get_texts()]
+    assert "refinement round 1" in labels and "the config's grid" in labels
 
 
 def test_learning_rates_prepares_the_first_seed_with_the_y_range_clipped():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from decaylab import inference, optima
+from decaylab import inference, optima, refine
 
 
 @dataclass(frozen=True)
@@ -40,27 +40,68 @@ class Basin:
 def simulate(xs, strengths, slope: float, basin: Basin, seeds: int, rng) -> np.ndarray:
     """One synthetic ``values[x, λ, seed]`` (lower is better) on the grid ``xs`` × ``strengths``
     (``strengths[x, λ]``) with true slope ``slope``."""
-    u = np.log(strengths)[:, :, None]
+    vertex, offset = _seed_draws(xs, slope, basin, seeds, rng)
+    return _values(np.log(strengths), vertex, offset, basin, rng)
+
+
+def _seed_draws(xs, slope: float, basin: Basin, seeds: int, rng):
+    """Each row's and seed's vertex ``v_si`` and level offset ``o·ζ``, ``(x, seed)`` each."""
     log_x = np.log(xs)
     centre = basin.centre + slope * (log_x - log_x.mean())
-    vertex = centre[:, None, None] + basin.shift * rng.standard_normal((len(xs), 1, seeds))
-    distance = u - vertex
+    vertex = centre[:, None] + basin.shift * rng.standard_normal((len(xs), seeds))
+    return vertex, basin.offset * rng.standard_normal((len(xs), seeds))
+
+
+def _values(u: np.ndarray, vertex, offset, basin: Basin, rng) -> np.ndarray:
+    """The basin at ``u[x, λ]`` (ln λ) for the seeds' ``vertex`` and ``offset``, with fresh seed
+    noise at every point: ``values[x, λ, seed]``."""
+    distance = u[:, :, None] - vertex[:, None, :]
     rise = basin.curvature * np.where(distance < 0, basin.flatness, 1.0) * distance**2
-    offset = basin.offset * rng.standard_normal((len(xs), 1, seeds))
-    noise = basin.noise * rng.standard_normal((*strengths.shape, seeds))
-    return np.minimum(rise, basin.cap) + offset + noise
+    noise = basin.noise * rng.standard_normal(distance.shape)
+    return np.minimum(rise, basin.cap) + offset[:, None, :] + noise
 
 
-def coverage(xs, strengths, slope: float, basin: Basin, seeds: int, draws: int, gates, seed=0):
-    """Over ``draws`` simulated surfaces (:func:`simulate`, generator seeded by ``seed``): the
-    fraction whose 90 % and 95 % intervals hold ``slope``, the bias and the spread of the
-    estimate, the median 95 % width, and the fraction of draws with an estimate."""
+def simulate_refined(xs, strengths, slope, basin: Basin, seeds: int, rng, points, rounds):
+    """As :func:`simulate`, then ``rounds`` refinement rounds of ``points`` values per row placed
+    by :func:`decaylab.refine.new_values` on each round's seed means, the same seeds' basins
+    evaluated there: the grown ``(strengths, values)``, NaN- and +inf-padded."""
+    vertex, offset = _seed_draws(xs, slope, basin, seeds, rng)
+    rows = [np.asarray(s, float)[~np.isnan(s)] for s in strengths]
+    found = [_values(np.log(r)[None], vertex[[i]], offset[[i]], basin, rng)[0]
+             for i, r in enumerate(rows)]  # fmt: skip
+    for _ in range(rounds):
+        for i, (tried, values) in enumerate(zip(rows, found, strict=True)):
+            new, _ = refine.new_values(tried, values.mean(axis=1), points)
+            added = _values(np.log(new)[None], vertex[[i]], offset[[i]], basin, rng)[0]
+            order = np.argsort(np.concatenate([tried, new]))
+            rows[i] = np.concatenate([tried, new])[order]
+            found[i] = np.concatenate([values, added])[order]
+    width = max(len(r) for r in rows)
+    grown = np.full((len(rows), width), np.nan)
+    values = np.full((len(rows), width, seeds), np.inf)
+    for i, (tried, points_found) in enumerate(zip(rows, found, strict=True)):
+        grown[i, : len(tried)], values[i, : len(tried)] = tried, points_found
+    return grown, values
+
+
+def coverage(
+    xs, strengths, slope: float, basin: Basin, seeds: int, draws: int, gates, seed=0, refine=None
+):
+    """Over ``draws`` simulated surfaces (:func:`simulate`, generator seeded by ``seed``; with
+    ``refine`` ``{points, rounds}``, :func:`simulate_refined`: the adaptive grid is part of what
+    is measured): the fraction whose 90 % and 95 % intervals hold ``slope``, the bias and the
+    spread of the estimate, the median 95 % width, and the fraction of draws with an estimate."""
     rng = np.random.default_rng(seed)
     xs, strengths = np.asarray(xs, float), np.asarray(strengths, float)
     found = []
     for _ in range(draws):
-        values = simulate(xs, strengths, slope, basin, seeds, rng)
-        surface = optima.Surface((), xs, strengths, values, np.full((len(xs), seeds), np.nan))
+        grid = strengths
+        if refine:
+            grid, values = simulate_refined(xs, strengths, slope, basin, seeds, rng,
+                                            refine["points"], refine["rounds"])  # fmt: skip
+        else:
+            values = simulate(xs, strengths, slope, basin, seeds, rng)
+        surface = optima.Surface((), xs, grid, values, np.full((len(xs), seeds), np.nan))
         estimate = inference.estimate_group(surface, gates, basin.cap, None)
         found.append(inference.summarize(estimate.seed_slopes()))
     estimates = np.array([f["slope"] for f in found])

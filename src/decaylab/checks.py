@@ -84,6 +84,7 @@ def experiment_problems(name: str, experiment: dict, facts: dict, cap: float | N
     found += _sampled_axis_problems(key, experiment)
     found += _component_range_problems(key, experiment, kinds)
     found += _design_problems(key, experiment, kinds)
+    found += _refine_problems(key, experiment, kinds)
     found += _piecewise_problems(key, experiment, kinds)
     found += _nesterov_problems(key, experiment, kinds)
     dataset = facts[experiment["dataset"]]
@@ -215,6 +216,29 @@ def _design_places(experiment, kinds: Kinds) -> dict[str, dict]:
     if registry.strength_readers(kinds.regularizations):
         places |= dict.fromkeys(STRENGTH_NAMES, experiment.get("regularization", {}))
     return places
+
+
+def _refine_problems(key, experiment, kinds: Kinds) -> list[str]:
+    """Refinement rounds (``decaylab.refine``) need a crossed grid of positive strengths and a
+    validation metric to place their values by."""
+    if not experiment.get("refine", {}).get("rounds"):
+        return []
+    where = f"{key}.refine"
+    if not registry.strength_readers(kinds.regularizations):
+        return [f"{where}: no regularization kind of the experiment reads a strength to refine"]
+    if experiment.get("sobol"):
+        return [f"{where}: a Sobol design is not a grid of rows; refine a crossed grid"]
+    if experiment.get("select") == "none":
+        return [f"{where}: new values are placed by the validation metric; select is none"]
+    regularization = experiment.get("regularization", {})
+    name = next((n for n in STRENGTH_NAMES if n in regularization), "strength")
+    values = regularization.get(name, 0.0)
+    axes = values.values() if grid.per_kind(values) else [values]
+    low = min(v for axis in axes for v in grid.as_list(axis))
+    if low <= 0:
+        return [f"{where}: new values are placed in log λ, so every value of "
+                f"regularization.{name} must be > 0; got {low:g}"]  # fmt: skip
+    return []
 
 
 def _design_problems(key, experiment, kinds: Kinds) -> list[str]:

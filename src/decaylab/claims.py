@@ -74,6 +74,8 @@ COLUMNS = [
     "n_fitted",
     *GATE_COUNTS,
     "n_seeds",
+    "rounds",
+    "unrefined",
     "exploratory",
     "sensitivity",
     *VARIANTS,
@@ -179,13 +181,24 @@ def _judged(experiment: str, expect: dict, measured: Measured, gates: Gates) -> 
     return rows
 
 
-def judge(experiment: str, expect: dict, measure: Callable[[Gates], Measured]) -> pd.DataFrame:
+def judge(
+    experiment: str,
+    expect: dict,
+    measure: Callable[[Gates], Measured],
+    rounds: int = 0,
+    unrefined: Callable[[Gates], Measured] | None = None,
+) -> pd.DataFrame:
     """One row per prediction of ``expect`` (the ``expect`` entry of ``experiment``'s config)
     and group: the judged statistic with its 90 % and 95 % intervals, the verdict, the rivals that
     agree, the identity checks, the gate counts, and the verdict with each tolerance halved and
-    doubled (``measure(gates)``: the :class:`Measured` of the runs under ``gates``)."""
+    doubled (``measure(gates)``: the :class:`Measured` of the runs under ``gates``). ``rounds``:
+    the refinement rounds whose runs ``measure`` used (``decaylab.refine``); ``unrefined``: the
+    measure of the config's grid alone, whose estimate and verdict each row gives beside its own
+    (exploratory: the design judges the refined grid)."""
     gates = Gates.of(expect[kind(expect)])
     table = pd.DataFrame(_judged(experiment, expect, measure(gates), gates))
+    table["rounds"] = rounds
+    table["unrefined"] = _unrefined_text(experiment, expect, unrefined, gates, table)
     changed = [[] for _ in range(len(table))]
     for column, (name, factor) in VARIANTS.items():
         varied = gates.scaled(name, factor)
@@ -198,12 +211,24 @@ def judge(experiment: str, expect: dict, measure: Callable[[Gates], Measured]) -
     return table.reindex(columns=COLUMNS)
 
 
+def _unrefined_text(experiment, expect, unrefined, gates, table) -> list[str]:
+    """Per claim row of ``table``, the estimate and verdict on the config's grid alone (empty
+    without ``unrefined``)."""
+    if unrefined is None or not len(table):
+        return [""] * len(table)
+    rows = {r["group"]: r for r in _judged(experiment, expect, unrefined(gates), gates)}
+    return [
+        f"{interval_text(rows[g], 90)}: {rows[g]['verdict']}" if g in rows else "no estimate"
+        for g in table["group"]
+    ]
+
+
 def read(path) -> pd.DataFrame:
     """The claims table at ``path`` as written by the study (empty text cells stay empty,
     not NaN)."""
     text = [c for c in COLUMNS if c in ("by", "group", "rivals", "rivals_agreeing", "identity")]
-    text += ["seed_slopes", "exploratory", "sensitivity", "design_digest", "inference_digest"]
-    text += ["design_commit"]
+    text += ["seed_slopes", "unrefined", "exploratory", "sensitivity", "design_digest"]
+    text += ["inference_digest", "design_commit"]
     text += ["trained_commit", "prediction_first"]
     table = pd.read_csv(path, dtype=dict.fromkeys(text, str))
     return table.fillna({c: "" for c in text if c in table})

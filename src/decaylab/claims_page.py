@@ -37,6 +37,16 @@ def _width_text(row: pd.Series) -> str:
     return f"<br><span class='n small'>width {width:.3g} (pilot expected {expected:.3g})</span>"
 
 
+def _rounds_text(row: pd.Series) -> str:
+    """Which refinement rounds the estimate used, and the estimate on the config's grid alone."""
+    if not row.get("unrefined"):
+        return ""
+    return (
+        f"<br><span class='n small'>grid + {int(row['rounds'])} refinement round(s); the "
+        f"config's grid alone: {html.escape(row['unrefined'])}</span>"
+    )
+
+
 def _row(row: pd.Series) -> str:
     colour = COLOURS.get(row["verdict"], "#6b6b6b")
     verdict = f"<span class='v' style='background:{colour}'>{html.escape(row['verdict'])}</span>"
@@ -50,7 +60,8 @@ def _row(row: pd.Series) -> str:
         f"<span class='n'>{html.escape(claims.interval_text(row, 90))}</span>"
         f"<br><span class='n small'>95 %: "
         f"{html.escape(claims.bounds_text(row, 95))}</span>"
-        + _width_text(row),
+        + _width_text(row)
+        + _rounds_text(row),
         verdict,
         html.escape(claims.gates_text(row)),
         html.escape(row["identity"] or "none guards this claim"),

@@ -57,6 +57,23 @@ def results_at_a_glance(source: Path) -> str:
     return "\n".join(lines)
 
 
+def refined_claims(source: Path) -> str:
+    """The claims whose estimate used refinement rounds, each beside its estimate on the config's
+    grid alone."""
+    from decaylab import claims
+
+    table = claims.read(source)
+    table = table[table["rounds"] > 0] if "rounds" in table else table.iloc[:0]
+    header = "| experiment | group | rounds | estimate [90 %], grid + rounds | verdict "
+    lines = [header + "| the config's grid alone: estimate [90 %], verdict |"]
+    lines.append("|---|---|---:|---|---|---|")
+    for _, row in table.iterrows():
+        cells = [row["experiment"], row["group"] or "—", str(int(row["rounds"]))]
+        cells += [claims.interval_text(row, 90), row["verdict"], row["unrefined"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def selections(source: Path) -> str:
     """What each experiment selected on validation and the test metrics reported for it, one
     bullet per experiment (:func:`decaylab.tables.findings` of the summary table at ``source``)."""
@@ -106,6 +123,7 @@ RENDERERS = {
     "claims summary": claims_summary,
     "selections": selections,
     "results at a glance": results_at_a_glance,
+    "refined claims": refined_claims,
     "measured table": measured_table,
 }
 """Each kind of block and the function that renders it from its source file."""

@@ -88,10 +88,12 @@ def _fit_problems(key, experiment, dataset: DataFacts) -> list[str]:
 
 def _optimum_problems(key, experiment, regularizations, axes) -> list[str]:
     """The optimum figure: its x a numeric setting other than λ, λ* chosen on validation, and a
-    kind with a strength."""
+    kind with a strength; the basins figure draws its vertices, at its x."""
     optimum = experiment.get("figures", {}).get("optimum")
     if not optimum:
-        return []
+        wanted = experiment.get("figures", {}).get("basins")
+        return [f"{key}.figures.basins: draws the optimum figure's vertices; add figures: "
+                f"{{optimum: {{x: {wanted['x']}}}}}"] if wanted else []  # fmt: skip
     found = []
     numeric = axes - KINDS - {"strength", *registry.DERIVED_STRENGTHS}
     if optimum["x"] not in numeric:
@@ -103,6 +105,10 @@ def _optimum_problems(key, experiment, regularizations, axes) -> list[str]:
         found.append(f"{key}.figures.optimum: λ* is chosen on validation; select is none")
     if not registry.strength_readers(regularizations):
         found.append(f"{key}.figures.optimum: needs a regularization kind with a strength")
+    basins = experiment.get("figures", {}).get("basins")
+    if basins and basins["x"] != optimum["x"]:
+        found.append(f"{key}.figures.basins.x: its vertices are the optimum figure's; give it "
+                     f"the same x ({optimum['x']!r}), got {basins['x']!r}")  # fmt: skip
     return found
 
 

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,9 @@ import numpy as np
 from decaylab import files, registry
 
 SCHEDULE_OPTIONS = ("staircase", "cycle", "boundaries", "factors")
+ROUND_SUFFIX = re.compile(r"_round(?P<round>[1-9][0-9]*)$")
+"""How a refinement round's shard is named: its shard's name, then ``_round{r}``."""
+BLOCK_SUFFIX = re.compile(r"_block[0-9]+of[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -249,3 +253,15 @@ def study_shards(config: dict) -> list[Shard]:
     return [
         s for name, experiment in config["experiments"].items() for s in shards(name, experiment)
     ]
+
+
+def base_shard(name: str) -> str:
+    """The shard a training job's shard belongs to: ``name`` without a block's or a round's
+    suffix."""
+    return BLOCK_SUFFIX.sub("", ROUND_SUFFIX.sub("", name))
+
+
+def round_of(name: str) -> int:
+    """The refinement round a shard's runs come from (0: the config's grid)."""
+    found = ROUND_SUFFIX.search(name)
+    return int(found["round"]) if found else 0

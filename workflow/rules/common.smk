@@ -61,6 +61,7 @@ localrules:
     aggregate_experiment,
     aggregate_study,
     claims,
+    refine_grid,
     equilibrium_slope,
     provenance,
     figure,
@@ -76,8 +77,40 @@ wildcard_constraints:
 
 
 def shard_of(wildcards):
-    """The shard named by the job's wildcards."""
-    return SHARDS[(wildcards.experiment, wildcards.shard)]
+    """The shard named by the job's wildcards: of the config's grid, or of a refinement round
+    (``SHARD_round{r}``, planned by that round's checkpoint)."""
+    round_ = grid.round_of(wildcards.shard)
+    if not round_:
+        return SHARDS[(wildcards.experiment, wildcards.shard)]
+    spec = round_specs(wildcards.experiment, round_)[wildcards.shard]
+    settings = {
+        k: v for k, v in spec.items() if k not in ("experiment", "shard", "runs")
+    }
+    return grid.Shard(spec["experiment"], spec["shard"], settings, spec["runs"])
+
+
+def rounds_of(experiment):
+    """How many refinement rounds ``experiment`` declares (``refine.rounds``; 0 without)."""
+    return config["experiments"][experiment].get("refine", {}).get("rounds", 0)
+
+
+def round_plan(experiment, round_):
+    """The file refinement round ``round_`` of ``experiment`` is planned in (its checkpoint's
+    output: Snakemake runs the checkpoint first where it has not run)."""
+    return checkpoints.refine_grid.get(
+        experiment=experiment, round=str(round_)
+    ).output.plan
+
+
+def round_specs(experiment, round_):
+    """The specs of refinement round ``round_``'s training jobs, by shard name."""
+    with open(round_plan(experiment, round_)) as plan:
+        return json.load(plan)["shards"]
+
+
+def round_plans(experiment):
+    """The plan files of every refinement round of ``experiment``."""
+    return [round_plan(experiment, r) for r in range(1, rounds_of(experiment) + 1)]
 
 
 def write_spec(shard, path):
@@ -87,12 +120,29 @@ def write_spec(shard, path):
 
 
 def planned_runs(experiment):
-    """How many runs the plan has for ``experiment``."""
-    return sum(len(s.runs) for (exp, _), s in SHARDS.items() if exp == experiment)
+    """How many runs the plan has for ``experiment``, its refinement rounds' included."""
+    grown = sum(len(spec["runs"]) for r in range(1, rounds_of(experiment) + 1)
+                for spec in round_specs(experiment, r).values())  # fmt: skip
+    return grown + sum(
+        len(s.runs) for (exp, _), s in SHARDS.items() if exp == experiment
+    )
 
 
-def shard_names(experiment):
-    return [name for (exp, name) in SHARDS if exp == experiment]
+def shard_names(experiment, rounds=None):
+    """The training jobs' shards of ``experiment``: the config's grid, then those of its
+    refinement rounds 1 … ``rounds`` (all it declares by default)."""
+    names = [name for (exp, name) in SHARDS if exp == experiment]
+    for r in range(1, (rounds_of(experiment) if rounds is None else rounds) + 1):
+        names += list(round_specs(experiment, r))
+    return names
+
+
+def shard_files(experiment, name, rounds=None):
+    """File ``name`` (``runs.csv`` …) of every shard of :func:`shard_names`."""
+    return [
+        f"results/{experiment}/shards/{shard}/{name}"
+        for shard in shard_names(experiment, rounds)
+    ]
 
 
 def source_file(wildcards):
@@ -116,6 +166,7 @@ FIGURE_INPUTS = {  # every input a figure kind may declare (decaylab.figures.KIN
 FIGURE_SETTINGS = {  # the experiment settings a figure kind may take as options
     "expect": lambda experiment: experiment.get("expect"),
     "model": lambda experiment: experiment["model"],
+    "select": lambda experiment: experiment["select"],
     "source": lambda experiment: {
         "generator": config["datasets"][experiment["dataset"]]["generator"],
         **grid.source_options(config["datasets"][experiment["dataset"]]),
@@ -127,12 +178,16 @@ def figure_inputs(wildcards):
     """The inputs the figure's kind declares (and the optional ones the experiment makes)."""
     experiment = experiment_of(wildcards)
     names = figures.inputs_of(wildcards.figure, experiment["figures"])
-    return {
+    found = {
         name: FIGURE_INPUTS[name].format(
             experiment=wildcards.experiment, dataset=experiment["dataset"]
         )
         for name in names
     }
+    # the refinement rounds' plans say how many runs the experiment's tables hold
+    return found | (
+        {"plans": round_plans(wildcards.experiment)} if "runs" in found else {}
+    )
 
 
 def figure_options(wildcards):

@@ -1,21 +1,9 @@
 rule aggregate_experiment:
     input:
-        specs=lambda w: expand(
-            "results/{{experiment}}/shards/{shard}/spec.json",
-            shard=shard_names(w.experiment),
-        ),
-        runs=lambda w: expand(
-            "results/{{experiment}}/shards/{shard}/runs.csv",
-            shard=shard_names(w.experiment),
-        ),
-        histories=lambda w: expand(
-            "results/{{experiment}}/shards/{shard}/history.csv",
-            shard=shard_names(w.experiment),
-        ),
-        curves=lambda w: expand(
-            "results/{{experiment}}/shards/{shard}/curves.csv",
-            shard=shard_names(w.experiment),
-        ),
+        specs=lambda w: shard_files(w.experiment, "spec.json"),
+        runs=lambda w: shard_files(w.experiment, "runs.csv"),
+        histories=lambda w: shard_files(w.experiment, "history.csv"),
+        curves=lambda w: shard_files(w.experiment, "curves.csv"),
     output:
         runs="results/tables/{experiment}/runs.csv",
         summary="results/tables/{experiment}/summary.csv",
@@ -43,6 +31,7 @@ rule aggregate_study:
         summaries=expand(
             "results/tables/{experiment}/summary.csv", experiment=EXPERIMENTS
         ),
+        plans=lambda w: [plan for e in EXPERIMENTS for plan in round_plans(e)],
     output:
         runs="results/tables/runs.csv",
         summary="results/tables/summary.csv",
@@ -51,7 +40,7 @@ rule aggregate_study:
     conda:
         "../envs/decaylab.yaml"
     params:
-        planned_runs=[planned_runs(e) for e in EXPERIMENTS],
+        planned_runs=lambda w: [planned_runs(e) for e in EXPERIMENTS],
     script:
         "../scripts/aggregate_study.py"
 
@@ -143,9 +132,8 @@ rule claims:
 
 rule provenance:
     input:
-        shards=[
-            f"results/{experiment}/shards/{shard}/provenance.json"
-            for experiment, shard in SHARDS
+        shards=lambda w: [
+            path for e in EXPERIMENTS for path in shard_files(e, "provenance.json")
         ],
     output:
         records="results/provenance.json",
@@ -167,10 +155,7 @@ rule export_model:
     input:
         runs=rules.aggregate_experiment.output.runs,
         summary=rules.aggregate_experiment.output.summary,
-        trained=lambda w: expand(
-            "results/{{experiment}}/shards/{shard}/trained.npz",
-            shard=shard_names(w.experiment),
-        ),
+        trained=lambda w: shard_files(w.experiment, "trained.npz"),
         split=lambda w: f"data/{experiment_of(w)['dataset']}/split.npz",
     output:
         model="results/models/{experiment}/selected.keras",

@@ -16,7 +16,9 @@ rule figure:
     params:
         options=figure_options,
         settings=figure_settings,
-        planned_runs=lambda w: planned_runs(w.experiment),
+        planned_runs=lambda w, input: (
+            planned_runs(w.experiment) if "runs" in input.keys() else None
+        ),
         caption=lambda w: figures.caption(
             w.figure, w.experiment, experiment_of(w), figure_options(w)
         ),

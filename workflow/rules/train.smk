@@ -1,4 +1,11 @@
 rule plan_shard:
+    input:
+        # a refinement round's shard is planned by that round's checkpoint
+        plan=lambda w: (
+            round_plan(w.experiment, grid.round_of(w.shard))
+            if grid.round_of(w.shard)
+            else []
+        ),
     output:
         spec="results/{experiment}/shards/{shard}/spec.json",
     log:

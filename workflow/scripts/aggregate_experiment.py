@@ -16,7 +16,9 @@ REPAIR = "retrain it: snakemake --cores 8 --forcerun train_shard"
 specs = [json.loads(Path(p).read_text()) for p in snakemake.input.specs]
 runs = pd.concat(
     [
-        tables.check_runs(files.read_csv(path, repair=REPAIR), spec["runs"], path, REPAIR)
+        tables.check_runs(files.read_csv(path, repair=REPAIR), spec["runs"], path, REPAIR).assign(
+            round=spec.get("round", 0)
+        )  # the refinement round the runs come from
         for path, spec in zip(snakemake.input.runs, specs, strict=True)
     ],
     ignore_index=True,

@@ -19,7 +19,7 @@ claim = expect.get("equilibrium", {})
 measure = equilibrium.measure(runs, claim.get("statistic", "effective_rate"))
 files.write_csv(measure(inference.Gates.of(claim)).primary, snakemake.output.slope)
 judged = (
-    claims.judge(snakemake.wildcards.experiment, expect, measure)
+    claims.judge(snakemake.wildcards.experiment, expect, measure, int(runs["round"].max()))
     if "equilibrium" in expect
     else pd.DataFrame(columns=claims.COLUMNS)
 )

@@ -35,7 +35,7 @@ READERS = {  # how each input a figure kind declares is read
         path, data.load_split, "regenerate it: snakemake --cores 8 --forcerun split_data"
     ),
 }
-inputs = {name: READERS[name](path) for name, path in snakemake.input.items()}
+inputs = {name: READERS[name](path) for name, path in snakemake.input.items() if name != "plans"}
 options = {**snakemake.params.options, **snakemake.params.settings}
 figure = figures.make(snakemake.wildcards.figure, inputs, **options)
 for path, extra in ((snakemake.output.png, {"dpi": 130}), (snakemake.output.svg, {})):

@@ -24,8 +24,10 @@ gates = inference.Gates.of(expect["slope"]) if "slope" in expect else inference.
 basins, slopes, measure = inference.optimum_tables(runs, x, metric, nothing, gates)
 files.write_csv(basins, snakemake.output.optima)
 files.write_csv(slopes, snakemake.output.slopes)
+rounds = int(runs["round"].max())  # refinement rounds (decaylab.refine); 0: the config's grid
+unrefined = inference.measure(runs[runs["round"] == 0], x, metric, nothing) if rounds else None
 judged = (
-    claims.judge(snakemake.wildcards.experiment, expect, measure)
+    claims.judge(snakemake.wildcards.experiment, expect, measure, rounds, unrefined)
     if "slope" in expect
     else pd.DataFrame(columns=claims.COLUMNS)
 )

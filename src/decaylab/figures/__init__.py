@@ -60,6 +60,7 @@ KINDS = {
         Kind("heatmap", ("summary",), optional=("optima",)),
         Kind("strength_curves", ("runs",)),
         Kind("optimum", ("optima", "slopes"), settings=("expect",)),
+        Kind("basins", ("runs", "optima"), settings=("select",)),
         Kind("equilibrium", ("runs", "equilibrium_slope")),
         Kind("scatter", ("summary",)),
     )

@@ -40,6 +40,12 @@ title). λ = 0 sits at the left edge (symmetric-log axis).""",
 the other settings that vary (a colour each); hollow markers sit on the edge of the strengths
 tried and are left out of the dashed least-squares line, whose slope the legend gives with its
 95 % percentile bootstrap interval over seeds (``slopes.csv``); dotted: the predicted slope.""",
+    "basins": """**{experiment}: each row's basin, and where refinement added points.** Per
+panel a group of the other settings that vary, the mean of ``{select}`` over the {n_seeds}
+seeds against λ, one colour per value of ``{x}``, the band ±1 standard deviation over seeds
+alone (diverged runs left out). Circles are the config's grid; triangles, squares … the values
+each refinement round added (``refine``), around the vertex or beyond the grid's edge; ▼ marks
+the judged vertex λ* (``optima.csv``).""",
     "scatter": """**{experiment}: the sampled design.** Each point is one setting of the design
 (Sobol points or sampled axes), coloured by the mean of {metric} over its {n_seeds} seed(s).
 The red ring marks the setting selected on ``{select}`` (never on test), black rings the

@@ -1,0 +1,56 @@
+"""Each row's basin: the selection metric against λ, one line per value of x, the points of
+each refinement round marked apart, and each row's judged vertex.
+
+What the figure shows, as tidy frames (no drawing: ``drawing.basins`` draws it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from decaylab import metrics
+from decaylab import optima as basin_statistics
+from decaylab.figures.common import Prepared, require
+
+
+def prepare(runs, optima, x: str, select: str) -> Prepared:
+    """Frames ``points`` (per panel — a group of the other settings that vary —, value of
+    ``x``, λ, refinement ``round`` and seed: the runs that did not diverge, with the metric the
+    experiment selects by, ``select``) and
+    ``vertices`` (per panel and value of x: the judged vertex λ* of ``optima`` and the seed-mean
+    basin's best value)."""
+    metric = select
+    require(metric in runs, f"the runs have no {metric}")
+    groups = basin_statistics.groups_of(runs, x)
+    sane = runs[~runs["diverged"].astype(bool) & np.isfinite(runs[metric])]
+    sane = sane[sane["strength"] > 0]
+    require(len(sane), f"every run diverged or has λ = 0: no basin of {metric} to draw")
+
+    def panel(frame):
+        return frame[groups].astype(str).agg(", ".join, axis=1) if groups else "all runs"
+
+    points = sane.assign(panel=panel(sane), round=sane.get("round", 0))
+    points = points[["panel", x, "strength", "round", "seed", metric]]
+    best = points.groupby(["panel", x, "strength"])[metric].mean().groupby(["panel", x]).min()
+    vertices = optima.assign(panel=panel(optima))[["panel", x, "vertex"]].dropna()
+    vertices = vertices.merge(best.rename("best").reset_index(), on=["panel", x])
+    rounds = int(points["round"].max())
+    seeds = points["seed"].nunique()
+    return Prepared(
+        "basins",
+        {"points": points, "vertices": vertices},
+        {
+            "x": x,
+            "metric": metric,
+            "panels": sorted(points["panel"].unique()),
+            "log_y": not metrics.higher_is_better(metric) and bool((points[metric] > 0).all()),
+            "title": (
+                f"Each row's basin: mean of {metrics.label(metric)} over {seeds} seeds (band ±1 "
+                "s.d. over seeds alone); ▼ the judged vertex λ*"
+                + (
+                    f"; circles the config's grid, other markers refinement rounds 1–{rounds}"
+                    if rounds
+                    else ""
+                )  # fmt: skip
+            ),
+        },
+    )

@@ -1,0 +1,18 @@
+checkpoint refine_grid:
+    input:
+        specs=lambda w: shard_files(w.experiment, "spec.json", int(w.round) - 1),
+        runs=lambda w: shard_files(w.experiment, "runs.csv", int(w.round) - 1),
+    output:
+        plan="results/{experiment}/refine/round{round}.json",
+        rows="results/{experiment}/refine/round{round}.csv",
+    log:
+        "logs/refine_grid/{experiment}/round{round}.log",
+    wildcard_constraints:
+        round=r"[1-9][0-9]*",
+    conda:
+        "../envs/decaylab.yaml"
+    params:
+        refine=lambda w: experiment_of(w)["refine"],
+        select=lambda w: experiment_of(w)["select"],
+    script:
+        "../scripts/refine_grid.py"
