@@ -38,6 +38,19 @@ from decaylab import calibration, data, docs_blocks, expect, inference, optima
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def design_grid(surface: optima.Surface, decay: float | None):
+    """The grid a claim's rows are judged on: the config's (``surface``: round 0), restricted
+    per row to the λ whose every seed reached the ``decay`` gate, and per row whether it may grow
+    below and above (not past the gate's edge)."""
+    if decay is None:
+        return surface.strengths, None
+    restricted = inference.equilibrium_grid(surface, decay).strengths
+    extend = [(bool(np.nanmin(r) == np.nanmin(s)), bool(np.nanmax(r) == np.nanmax(s)))
+              if np.isfinite(r).any() else (True, True)
+              for r, s in zip(restricted, surface.strengths, strict=True)]  # fmt: skip
+    return restricted, extend
+
+
 def claim_settings(config: dict, study: Path, refine: dict | None):
     """Per slope claim of ``config``: its experiment, group, gates, prediction and rivals, the
     surface and estimate of its real runs (every round), the config's grid (round 0), the cap,
@@ -48,17 +61,18 @@ def claim_settings(config: dict, study: Path, refine: dict | None):
             continue
         runs = pd.read_csv(study / f"results/tables/{name}/runs.csv")
         metric = experiment.get("select", "validation_loss")
-        grids = {
-            tuple(s.key): s.strengths
-            for s in optima.surfaces(runs[runs["round"] == 0], claim["x"], metric,
-                                     optima.groups_of(runs, claim["x"]))
-        }  # fmt: skip
+        gates = inference.Gates.of(claim)
         rounds = refine or experiment.get("refine")
+        if rounds and "round" in runs:  # the basin is measured, and the simulation starts,
+            runs = runs[runs["round"] == 0]  # on the config's grid
+        grids = {
+            tuple(s.key): design_grid(s, gates.decay)
+            for s in optima.surfaces(runs, claim["x"], metric, optima.groups_of(runs, claim["x"]))
+        }
         parts = data.load_split(study / f"data/{experiment['dataset']}/split.npz")
         train, validation = parts.train, parts.validation
         nothing = optima.learned_nothing(metric, train.y, validation.y, train.task)
         worst, untrained = optima.references(metric, nothing)
-        gates = inference.Gates.of(claim)
         predicted = {g: (p, r) for g, p, r in expect.predictions({"slope": claim})}
         groups = optima.groups_of(runs, claim["x"])
         for surface in optima.surfaces(runs, claim["x"], metric, groups):
@@ -68,8 +82,9 @@ def claim_settings(config: dict, study: Path, refine: dict | None):
             estimate = inference.estimate_group(surface, gates, worst, untrained)
             if estimate.admitted.sum() < 2:  # no estimate on the real runs: nothing to mimic
                 continue
-            grid = grids[tuple(surface.key)]
-            yield name, group, gates, predicted[group], surface, estimate, grid, worst, rounds
+            grid, extend = grids[tuple(surface.key)]
+            grown = {**rounds, "extend": extend} if rounds else None
+            yield name, group, gates, predicted[group], surface, estimate, grid, worst, grown
 
 
 def main() -> None:
@@ -91,10 +106,12 @@ def main() -> None:
         for truth in (prediction, *rivals):
             for flatness in (1.0, 0.1):
                 shaped = dataclasses.replace(basin, flatness=flatness)
+                ungated = dataclasses.replace(gates, decay=None)  # its grid is restricted already
                 found = calibration.coverage(
-                    surface.xs, grid, truth, shaped, seeds, args.draws, gates, refine=rounds
+                    surface.xs, grid, truth, shaped, seeds, args.draws, ungated, refine=rounds
                 )
                 grown = f", +{rounds['rounds']}×{rounds['points']} λ per row" if rounds else ""
+                grown += ", decay-gated grid" if gates.decay is not None else ""
                 rows.append(
                     [
                         f"{name} · {group}" if group else name,

@@ -189,6 +189,21 @@ GUARDED = {
         net(regularization={"kind": ["l2", "decoupled"], "strength": {"l2": [0.1]}}),
         "experiments.net.regularization.strength",
     ),
+    "refinement with an odd number of points": (
+        net(refine={"points": 3, "rounds": 1}),
+        "experiments.net.refine.points",
+    ),
+    "refinement of a grid that holds λ = 0": (
+        lambda c: c["experiments"]["line"].update(
+            refine={"points": 2, "rounds": 1},
+            regularization={"kind": ["none", "l2"], "strength": [0, 0.01]},
+        ),
+        "experiments.line.refine: new values are placed in log λ",
+    ),
+    "a basins figure without the optimum figure it draws the vertices of": (
+        lambda c: c["experiments"]["line"]["figures"].update(basins={"x": "learning_rate"}),
+        "experiments.line.figures.basins",
+    ),
     "validation and test fractions leaving no training rows": (
         lambda c: c["datasets"]["blobs"]["split"].update(validation_fraction=0.8),
         "datasets.blobs",

@@ -28,6 +28,7 @@ CONFIG = {
             "learning_rate": [0.01, 0.1],
             "regularization": {"kind": "l2", "strength": [0.001, 0.1]},
             "seeds": [0, 1],
+            "refine": {"points": 2, "rounds": 1},  # a checkpoint inside the module
             "figures": {"heatmap": {"x": "strength", "y": "learning_rate"}},
         }
     },
@@ -68,7 +69,8 @@ def test_another_project_runs_decaylab_as_a_module(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     runs = pd.read_csv(project / "results/tables/runs.csv")
-    assert len(runs) == 2 * 2 * 2 and set(runs["experiment"]) == {"small"}
+    assert len(runs) == 2 * 2 * 2 * 2 and set(runs["experiment"]) == {"small"}
+    assert (runs["round"] == 1).sum() == 2 * 2 * 2  # per η0, 2 new λ × 2 seeds
     assert (project / "results/figures/small/heatmap.png").stat().st_size > 5000
     assert (project / "results/models/small/selected.keras").exists()
     assert (project / "results/provenance.json").exists()

@@ -74,3 +74,41 @@ def test_a_round_adds_each_row_its_values_with_every_seed_to_the_shard_it_came_f
     assert list(rows["placed"]) == ["inside", "inside"] and list(rows["tried"]) == [11, 11]
     assert grid.round_of("sgd_round1") == 1 and grid.round_of("sgd_block1of2") == 0
     assert grid.base_shard("sgd_block2of2") == "sgd" == grid.base_shard("sgd_round3")
+
+
+def test_refinement_rounds_are_part_of_an_experiments_design():
+    """Declaring ``refine`` moves the design digest (a claim on refined points is confirmatory
+    only where its design commit already had it); a figure or a description does not."""
+    import yaml
+
+    from decaylab import timeline
+
+    experiment = {"dataset": "d", "learning_rate": [0.1, 1.0], "expect": {"slope": {"x": "lr"}}}
+
+    def digest(**changes):
+        text = yaml.safe_dump({"experiments": {"e": {**experiment, **changes}}})
+        return timeline._design_digests(text)["e"]
+
+    assert digest(refine={"points": 4, "rounds": 1}) != digest()
+    assert digest(refine={"points": 4, "rounds": 1}) != digest(refine={"points": 2, "rounds": 1})
+    assert digest(figures={"basins": {"x": "lr"}}, description="words") == digest()
+
+
+def test_with_a_decay_gate_the_values_go_where_the_judged_estimator_looks():
+    """D = λ·Σ_t η_t grows with λ: with ``least_decay`` a row's values are placed on the λ whose
+    every seed reached it. A basin whose bottom lies below that boundary gets nothing (values
+    beyond it would not reach D); one whose bottom lies above it is refined there."""
+    runs = [{"learning_rate": lr, "strength": float(s), "seed": seed}
+            for lr in (0.1, 1.0) for s in GRID for seed in (0, 1)]  # fmt: skip
+    truths = {0.1: np.log(10**-4.3), 1.0: np.log(10**-2.3)}
+    table = pd.DataFrame(runs).assign(diverged=False)
+    table["validation_loss"] = [basin(r["strength"], truths[r["learning_rate"]]) for r in runs]
+    table["cumulative_decay"] = table["strength"] * 3000.0  # D ≥ 3 from λ = 1e-3 on (5 λ)
+    shards, rows = refine.plan_round([_spec("sgd", runs)], table, "validation_loss", 2, 1, 3.0)
+    placed = dict(zip(rows["learning_rate"], rows["placed"], strict=True))
+    assert placed == {0.1: "at the decay gate's edge", 1.0: "inside"}
+    added = sorted({r["strength"] for r in shards["sgd_round1"]["runs"]})
+    assert len(added) == 2 and added[0] > 1e-3 and np.log(added[0]) < truths[1.0] < np.log(added[1])
+    for least in (301.0, 1e6):  # two λ reach D ≥ 301 (the gate needs three), none reach 1e6
+        _, rows = refine.plan_round([_spec("sgd", runs)], table, "validation_loss", 2, 1, least)
+        assert set(rows["placed"]) == {"too few λ reach the decay gate"}

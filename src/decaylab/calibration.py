@@ -61,17 +61,21 @@ def _values(u: np.ndarray, vertex, offset, basin: Basin, rng) -> np.ndarray:
     return np.minimum(rise, basin.cap) + offset[:, None, :] + noise
 
 
-def simulate_refined(xs, strengths, slope, basin: Basin, seeds: int, rng, points, rounds):
+def simulate_refined(
+    xs, strengths, slope, basin: Basin, seeds: int, rng, points, rounds, extend=None
+):
     """As :func:`simulate`, then ``rounds`` refinement rounds of ``points`` values per row placed
-    by :func:`decaylab.refine.new_values` on each round's seed means, the same seeds' basins
-    evaluated there: the grown ``(strengths, values)``, NaN- and +inf-padded."""
+    by :func:`decaylab.refine.new_values` on each round's seed means (``extend``: per row, whether
+    its grid may grow below and above, as there), the same seeds' basins evaluated there: the
+    grown ``(strengths, values)``, NaN- and +inf-padded."""
     vertex, offset = _seed_draws(xs, slope, basin, seeds, rng)
     rows = [np.asarray(s, float)[~np.isnan(s)] for s in strengths]
     found = [_values(np.log(r)[None], vertex[[i]], offset[[i]], basin, rng)[0]
              for i, r in enumerate(rows)]  # fmt: skip
     for _ in range(rounds):
         for i, (tried, values) in enumerate(zip(rows, found, strict=True)):
-            new, _ = refine.new_values(tried, values.mean(axis=1), points)
+            edges = (True, True) if extend is None else extend[i]
+            new, _ = refine.new_values(tried, values.mean(axis=1), points, edges)
             added = _values(np.log(new)[None], vertex[[i]], offset[[i]], basin, rng)[0]
             order = np.argsort(np.concatenate([tried, new]))
             rows[i] = np.concatenate([tried, new])[order]
@@ -88,9 +92,12 @@ def coverage(
     xs, strengths, slope: float, basin: Basin, seeds: int, draws: int, gates, seed=0, refine=None
 ):
     """Over ``draws`` simulated surfaces (:func:`simulate`, generator seeded by ``seed``; with
-    ``refine`` ``{points, rounds}``, :func:`simulate_refined`: the adaptive grid is part of what
-    is measured): the fraction whose 90 % and 95 % intervals hold ``slope``, the bias and the
-    spread of the estimate, the median 95 % width, and the fraction of draws with an estimate."""
+    ``refine`` ``{points, rounds}`` and optionally ``extend``, :func:`simulate_refined`'s: the
+    adaptive grid is part of what is measured): the fraction whose 90 % and 95 % intervals hold
+    ``slope``, the bias and the spread of the estimate, the median 95 % width, and the fraction
+    of draws with an estimate. The simulated runs carry no cumulative decay: a claim with a
+    ``decay`` gate is simulated on its rows' restricted grid with that gate off (D is fixed by
+    the design, not by the outcome)."""
     rng = np.random.default_rng(seed)
     xs, strengths = np.asarray(xs, float), np.asarray(strengths, float)
     found = []
@@ -98,7 +105,8 @@ def coverage(
         grid = strengths
         if refine:
             grid, values = simulate_refined(xs, strengths, slope, basin, seeds, rng,
-                                            refine["points"], refine["rounds"])  # fmt: skip
+                                            refine["points"], refine["rounds"],
+                                            refine.get("extend"))  # fmt: skip
         else:
             values = simulate(xs, strengths, slope, basin, seeds, rng)
         surface = optima.Surface((), xs, grid, values, np.full((len(xs), seeds), np.nan))

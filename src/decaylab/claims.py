@@ -218,7 +218,9 @@ def _unrefined_text(experiment, expect, unrefined, gates, table) -> list[str]:
         return [""] * len(table)
     rows = {r["group"]: r for r in _judged(experiment, expect, unrefined(gates), gates)}
     return [
-        f"{interval_text(rows[g], 90)}: {rows[g]['verdict']}" if g in rows else "no estimate"
+        f"{interval_text(rows[g], 90)}: {rows[g]['verdict']} (exploratory)"
+        if g in rows
+        else "no estimate"
         for g in table["group"]
     ]
 

@@ -150,7 +150,7 @@ def predates(design_commit: str, trained: tuple[str, bool] | None, folder=Path("
     return "unknown (trained with uncommitted changes)" if dirty else "yes"
 
 
-INFERENCE_MODULES = ("inference", "claims", "optima", "equilibrium", "expect")
+INFERENCE_MODULES = ("inference", "claims", "optima", "equilibrium", "expect", "refine")
 """The modules whose code decides a verdict, besides the config's ``expect`` block."""
 
 

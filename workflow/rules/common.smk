@@ -102,6 +102,12 @@ def round_plan(experiment, round_):
     ).output.plan
 
 
+def least_decay(wildcards):
+    """The cumulative decay a λ* claim's rows must reach (``expect.slope.gates.decay``; None)."""
+    slope = experiment_of(wildcards).get("expect", {}).get("slope", {})
+    return slope.get("gates", {}).get("decay")
+
+
 def round_specs(experiment, round_):
     """The specs of refinement round ``round_``'s training jobs, by shard name."""
     with open(round_plan(experiment, round_)) as plan:

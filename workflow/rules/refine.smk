@@ -12,7 +12,10 @@ checkpoint refine_grid:
     conda:
         "../envs/decaylab.yaml"
     params:
-        refine=lambda w: experiment_of(w)["refine"],
+        # not the number of rounds: raising it plans only the new rounds
+        points=lambda w: experiment_of(w)["refine"]["points"],
         select=lambda w: experiment_of(w)["select"],
+        # placed on the λ the judged estimator keeps: those reaching the claim's decay gate
+        least_decay=least_decay,
     script:
         "../scripts/refine_grid.py"

@@ -23,7 +23,12 @@ runs = pd.concat(
 )
 round_ = int(snakemake.wildcards.round)
 shards, rows = refine.plan_round(
-    specs, runs, snakemake.params.select, snakemake.params.refine["points"], round_
+    specs,
+    runs,
+    snakemake.params.select,
+    snakemake.params.points,
+    round_,
+    snakemake.params.least_decay,
 )
 files.write_csv(rows, snakemake.output.rows)
 with files.atomic(snakemake.output.plan) as temporary:

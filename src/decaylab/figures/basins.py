@@ -6,6 +6,7 @@ What the figure shows, as tidy frames (no drawing: ``drawing.basins`` draws it).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from decaylab import metrics
 from decaylab import optima as basin_statistics
@@ -16,8 +17,8 @@ def prepare(runs, optima, x: str, select: str) -> Prepared:
     """Frames ``points`` (per panel — a group of the other settings that vary —, value of
     ``x``, λ, refinement ``round`` and seed: the runs that did not diverge, with the metric the
     experiment selects by, ``select``) and
-    ``vertices`` (per panel and value of x: the judged vertex λ* of ``optima`` and the seed-mean
-    basin's best value)."""
+    ``vertices`` (per panel and value of x: the judged vertex λ* of ``optima``, the seed-mean
+    basin there, ``at``, and whether every gate ``admitted`` the row)."""
     metric = select
     require(metric in runs, f"the runs have no {metric}")
     groups = basin_statistics.groups_of(runs, x)
@@ -30,9 +31,11 @@ def prepare(runs, optima, x: str, select: str) -> Prepared:
 
     points = sane.assign(panel=panel(sane), round=sane.get("round", 0))
     points = points[["panel", x, "strength", "round", "seed", metric]]
-    best = points.groupby(["panel", x, "strength"])[metric].mean().groupby(["panel", x]).min()
-    vertices = optima.assign(panel=panel(optima))[["panel", x, "vertex"]].dropna()
-    vertices = vertices.merge(best.rename("best").reset_index(), on=["panel", x])
+    means = points.groupby(["panel", x, "strength"], as_index=False)[metric].mean()
+    admitted = optima.get("vertex_failed_gate", pd.Series("", index=optima.index)).fillna("") == ""
+    vertices = optima.assign(panel=panel(optima), admitted=admitted)
+    vertices = vertices[["panel", x, "vertex", "admitted"]].dropna()
+    vertices["at"] = [_at(means, row, x, metric) for _, row in vertices.iterrows()]
     rounds = int(points["round"].max())
     seeds = points["seed"].nunique()
     return Prepared(
@@ -45,7 +48,7 @@ def prepare(runs, optima, x: str, select: str) -> Prepared:
             "log_y": not metrics.higher_is_better(metric) and bool((points[metric] > 0).all()),
             "title": (
                 f"Each row's basin: mean of {metrics.label(metric)} over {seeds} seeds (band ±1 "
-                "s.d. over seeds alone); ▼ the judged vertex λ*"
+                "s.d. over seeds alone); ▼ the judged vertex λ* (hollow: a gate left the row out)"
                 + (
                     f"; circles the config's grid, other markers refinement rounds 1–{rounds}"
                     if rounds
@@ -54,3 +57,14 @@ def prepare(runs, optima, x: str, select: str) -> Prepared:
             ),
         },
     )
+
+
+def _at(means, vertex, x: str, metric: str) -> float:
+    """The row's seed-mean basin at ``vertex`` (interpolated in log λ), where its marker sits."""
+    row = means[(means["panel"] == vertex["panel"]) & (means[x] == vertex[x])]
+    u = np.log(row["strength"].to_numpy())
+    return float(np.interp(np.log(vertex["vertex"]), u, row[metric].to_numpy()))
+
+
+def _rounds(rounds: int) -> str:
+    return "refinement round 1" if rounds == 1 else f"refinement rounds 1–{rounds}"

@@ -45,7 +45,7 @@ panel a group of the other settings that vary, the mean of ``{select}`` over the
 seeds against λ, one colour per value of ``{x}``, the band ±1 standard deviation over seeds
 alone (diverged runs left out). Circles are the config's grid; triangles, squares … the values
 each refinement round added (``refine``), around the vertex or beyond the grid's edge; ▼ marks
-the judged vertex λ* (``optima.csv``).""",
+the judged vertex λ* (``optima.csv``), hollow where a gate left its row out of the fit.""",
     "scatter": """**{experiment}: the sampled design.** Each point is one setting of the design
 (Sobol points or sampled axes), coloured by the mean of {metric} over its {n_seeds} seed(s).
 The red ring marks the setting selected on ``{select}`` (never on test), black rings the

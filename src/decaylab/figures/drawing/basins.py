@@ -33,8 +33,9 @@ def draw(prepared: Prepared, ax=None):
                        marker=MARKERS[int(round_) % len(MARKERS)],
                        edgecolors="black" if round_ else "none", linewidths=0.6)  # fmt: skip
         for _, vertex in vertices[vertices["panel"] == name].iterrows():
-            ax.scatter(vertex["vertex"], vertex["best"], marker="v", s=60, zorder=4,
-                       color=palette[vertex[x]], edgecolors="black")  # fmt: skip
+            fill = palette[vertex[x]] if vertex["admitted"] else "white"
+            ax.scatter(vertex["vertex"], vertex["at"], marker="v", s=60, zorder=4,
+                       facecolors=fill, edgecolors=palette[vertex[x]], linewidths=1.2)  # fmt: skip
         ax.set_xscale("log")
         if notes["log_y"]:
             ax.set_yscale("log")
