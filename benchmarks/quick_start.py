@@ -46,7 +46,8 @@ def run(line: str, cwd: Path) -> tuple[float, str]:
 
 
 def minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {round(seconds % 60):d} s"
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def study_facts(clone: Path, output: str) -> str:
@@ -93,8 +94,8 @@ def main() -> None:
     machine = (f"a {os.cpu_count()}-core machine, from a clean clone, pip's download cache "
                f"warm, `import tensorflow` {bare:.2f} s")  # fmt: skip
     note = (
-        f"python benchmarks/quick_start.py. The study: {study_facts(clone, output)}; the largest "
-        f"process's peak resident memory with `--cores 8` {peak:.2f} GB (GNU time)."
+        f"By `python benchmarks/quick_start.py`. The study: {study_facts(clone, output)}; the "
+        f"largest process's peak resident memory with `--cores 8` {peak:.2f} GB (GNU time)."
     )
     print(docs_blocks.write_table(args.json, ["what", "wall time"], rows, command, machine,
                                   note=note))  # fmt: skip
