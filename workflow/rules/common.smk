@@ -1,6 +1,7 @@
 import argparse
 import json
 import math
+import os
 import sys
 
 import yaml
@@ -82,11 +83,22 @@ def shard_of(wildcards):
     round_ = grid.round_of(wildcards.shard)
     if not round_:
         return SHARDS[(wildcards.experiment, wildcards.shard)]
-    spec = round_specs(wildcards.experiment, round_)[wildcards.shard]
+    # read where the plan is (a job's own process, where Snakemake's checkpoints are not
+    # queried outside input functions), else through the checkpoint, which defers the job
+    planned = ROUND_PLAN.format(experiment=wildcards.experiment, round=round_)
+    if os.path.exists(planned):
+        with open(planned) as plan:
+            spec = json.load(plan)["shards"][wildcards.shard]
+    else:
+        spec = round_specs(wildcards.experiment, round_)[wildcards.shard]
     settings = {
         k: v for k, v in spec.items() if k not in ("experiment", "shard", "runs")
     }
     return grid.Shard(spec["experiment"], spec["shard"], settings, spec["runs"])
+
+
+ROUND_PLAN = "results/{experiment}/refine/round{round}.json"
+"""Where refinement round ``round`` of ``experiment`` is planned (``refine_grid``'s output)."""
 
 
 def rounds_of(experiment):

@@ -3,7 +3,7 @@ checkpoint refine_grid:
         specs=lambda w: shard_files(w.experiment, "spec.json", int(w.round) - 1),
         runs=lambda w: shard_files(w.experiment, "runs.csv", int(w.round) - 1),
     output:
-        plan="results/{experiment}/refine/round{round}.json",
+        plan=ROUND_PLAN,
         rows="results/{experiment}/refine/round{round}.csv",
     log:
         "logs/refine_grid/{experiment}/round{round}.log",
