@@ -50,7 +50,7 @@ def prepare(runs, optima, x: str, select: str) -> Prepared:
                 f"Each row's basin: mean of {metrics.label(metric)} over {seeds} seeds (band ±1 "
                 "s.d. over seeds alone); ▼ the judged vertex λ* (hollow: a gate left the row out)"
                 + (
-                    f"; circles the config's grid, other markers refinement rounds 1–{rounds}"
+                    f"; circles the config's grid, other markers {_rounds(rounds)}"
                     if rounds
                     else ""
                 )  # fmt: skip
