@@ -1,10 +1,13 @@
 """Training-set sizes swept inside one split, and strengths written as a timescale or as η0·λ."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from decaylab import data, grid, optima, runner
+from decaylab import checks, data, grid, optima, runner
 
 EXPERIMENT = {
     "dataset": "moons",
@@ -88,3 +91,17 @@ def test_a_budget_crossed_as_a_factor_is_a_shard_per_value_whose_anneal_scales_w
     both = pd.concat(tables, ignore_index=True)
     assert "decay_steps" not in optima.groups_of(both, "epochs")
     assert optima.groups_of(both, "epochs") == ["learning_rate"]
+
+
+def test_a_crossed_budget_is_an_axis_a_prediction_and_a_figure_may_take():
+    """The default study's ``budget`` experiment fits λ* against ``epochs``; on a single budget
+    the figure (and with it the prediction, which shares its x) is refused, naming the key."""
+    root = Path(__file__).resolve().parents[1]
+    schema = yaml.safe_load((root / "workflow/schemas/config.schema.yaml").read_text())
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    budget = config["experiments"]["budget"]
+    assert isinstance(budget["epochs"], list) and budget["expect"]["slope"]["x"] == "epochs"
+    assert checks.problems(config, schema) == []
+    budget["epochs"] = 100
+    found = checks.problems(config, schema)
+    assert any(p.startswith("experiments.budget.figures.optimum.x: 'epochs'") for p in found)

@@ -55,6 +55,7 @@ def problems(key, experiment, dataset: DataFacts, regularizations, shards) -> li
     """Figure options and predictions of the experiment ``key`` that do not fit its task (of
     ``dataset``), its regularization kinds or the settings of its runs (in ``shards``)."""
     axes = KINDS | ({"train_size"} if "train_size" in experiment else set())
+    axes |= {"epochs"} if isinstance(experiment["epochs"], list) else set()
     axes |= {name for shard in shards for run in shard.runs for name in run}
     figures = experiment.get("figures", {})
     found = _fit_problems(key, experiment, dataset)
