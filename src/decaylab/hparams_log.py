@@ -38,8 +38,14 @@ def _write(runs: pd.DataFrame, history: pd.DataFrame, folder: Path) -> int:
     from tensorboard.plugins.hparams import summary_v2 as hp
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-    def scalar(name, value):  # TensorBoard's own helper would import TensorFlow
-        return summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=name, simple_value=value)])
+    def scalars_at(names, values):  # one event per record (TensorBoard's helper imports TF)
+        return summary_pb2.Summary(
+            value=[
+                summary_pb2.Summary.Value(tag=name, simple_value=value)
+                for name, value in zip(names, values, strict=True)
+                if math.isfinite(value)
+            ]
+        )
 
     settings = [c for c in tables.SETTINGS if c in runs and runs[c].notna().any()] + ["seed"]
     scalars = [c for c in SCALARS if c in history and history[c].notna().any()]
@@ -64,10 +70,11 @@ def _write(runs: pd.DataFrame, history: pd.DataFrame, folder: Path) -> int:
         # path under results/tensorboard, unique across the study
         group = f"{row['experiment']}/{trial}"
         events = [(0, hp.hparams_pb(values, trial_id=group))]
-        for _, record in records.iterrows():
-            for name in scalars:
-                if math.isfinite(record[name]):
-                    events.append((int(record["epoch"]), scalar(name, float(record[name]))))
+        epochs = records["epoch"].astype(int).tolist()
+        rows = records[scalars].astype(float).itertuples(index=False, name=None)
+        events += [
+            (epoch, scalars_at(scalars, row)) for epoch, row in zip(epochs, rows, strict=True)
+        ]
         write_events(folder / trial, events)
     return history.groupby(["shard", "run"]).ngroups
 
