@@ -300,10 +300,12 @@ def test_the_default_config_plans_the_full_study(tmp_path):
     workdir = make_workdir(tmp_path, config)
     trained = _shards_trained(workdir)
     expected = sorted((s.experiment, s.name) for s in grid.study_shards(config))
-    # a shard per optimizer and training-set size of each experiment: schedule and
-    # regularization kinds and every number are per run
+    # a shard per optimizer, training-set size and budget of each experiment: schedule and
+    # regularization kinds and every other number are per run
     per_experiment = [
-        len(grid.as_list(e.get("optimizer", "sgd"))) * len(grid.as_list(e.get("train_size", [0])))
+        len(grid.as_list(e.get("optimizer", "sgd")))
+        * len(grid.as_list(e.get("train_size", [0])))
+        * len(grid.as_list(e["epochs"]))
         for e in config["experiments"].values()
     ]
     assert trained == expected and len(expected) == sum(per_experiment)
